@@ -1,0 +1,41 @@
+/**
+ * One error class per condition. Each carries the HTTP status HyperBEAM
+ * would answer with (spec §1.7), so the HTTP layer never has to guess.
+ */
+export class AoError extends Error {
+  static status = 500
+  readonly status: number
+  constructor(message: string, status?: number) {
+    super(message)
+    this.name = new.target.name
+    this.status = status ?? (new.target as unknown as { status: number }).status
+  }
+}
+
+/** Input that is not what the codec or parser expects (HyperBEAM: 400). */
+export class BadInput extends AoError { static override status = 400 }
+export class InvalidBase64 extends BadInput {}
+export class InvalidUtf8 extends BadInput {}
+export class InvalidTypedJson extends BadInput {}
+export class InvalidStructuredField extends BadInput {}
+export class InvalidAoType extends BadInput {}
+export class InvalidFloat extends BadInput {}
+export class InvalidInteger extends BadInput {}
+export class InvalidHashpath extends BadInput {}
+export class CannotAccumulate extends BadInput {}
+export class InvalidPath extends BadInput {}
+export class PathSegmentTooLong extends InvalidPath {}
+export class UnknownPathType extends InvalidPath {}
+export class FlatCollision extends BadInput {}
+export class InvalidJson extends BadInput {}
+export class InvalidMultipart extends BadInput {}
+export class InvalidSignatureHeader extends BadInput {}
+export class InvalidCommitment extends BadInput {}
+export class UnsupportedCommitment extends BadInput {}
+export class InvalidWallet extends BadInput {}
+export class InvalidDataItem extends BadInput {}
+export class InvalidAvro extends InvalidDataItem {}
+export class UnknownCodec extends BadInput {}
+/** A message could not be converted because a value has no encoding. */
+export class UnencodableValue extends BadInput {}
+export class ContentDigestMismatch extends BadInput {}

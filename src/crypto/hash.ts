@@ -1,0 +1,13 @@
+/** Hashes used by the core. Synchronous (@noble) so the ID hot path never awaits. */
+import { sha256 as nobleSha256, sha384 as nobleSha384, sha512 as nobleSha512 } from '@noble/hashes/sha2.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { utf8 } from '../core/bytes.ts'
+
+export const sha256 = (b: Uint8Array): Uint8Array => nobleSha256(b)
+export const sha384 = (b: Uint8Array): Uint8Array => nobleSha384(b)
+export const sha512 = (b: Uint8Array): Uint8Array => nobleSha512(b)
+
+const AO_KEY = utf8('ao')
+/** HMAC-SHA256 with key `ao`: HyperBEAM's unsigned commitment. */
+export const hmacAo = (b: Uint8Array): Uint8Array => hmac(nobleSha256, AO_KEY, b)
+export const hmacSha256 = (key: Uint8Array, b: Uint8Array): Uint8Array => hmac(nobleSha256, key, b)

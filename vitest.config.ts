@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    environment: 'node',
+    include: ['test/unit/**/*.test.ts'],
+    testTimeout: 60_000,
+  },
+})
