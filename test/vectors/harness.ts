@@ -4,6 +4,7 @@
  * relative to the shared folder beside the repository (`../shared`).
  */
 export interface Fixtures {
+  /** JSON parsed with lossless-json: numbers arrive as LosslessNumber (exact big integers). */
   json<T = any>(rel: string): Promise<T>
   bytes(rel: string): Promise<Uint8Array>
   /** File names (not paths) in a folder of the shared data, sorted. */
