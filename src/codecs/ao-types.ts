@@ -15,7 +15,7 @@ export type AoType = 'integer' | 'float' | 'atom' | 'list' | 'map' | 'binary' |
  */
 export function formatFloat(x: number): string {
   if (!Number.isFinite(x)) throw new InvalidFloat(`float ${x} has no Erlang encoding`)
-  const s = (Object.is(x, -0) ? '-' : '') + Math.abs(x).toExponential(20)
+  const s = (x < 0 || Object.is(x, -0) ? '-' : '') + Math.abs(x).toExponential(20)
   const e = s.indexOf('e')
   const sign = s[e + 1]!
   const digits = s.slice(e + 2)

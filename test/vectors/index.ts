@@ -1,5 +1,9 @@
 /** Every vector suite; run by test/unit/vectors.test.ts (Node) and test/browser (Chromium worker). */
 import type { SuiteLoader } from './harness.ts'
+import { idsSuite } from './ids.suite.ts'
+import { smokeSuite } from './smoke.suite.ts'
 
 export const suites: SuiteLoader[] = [
+  idsSuite,
+  smokeSuite,
 ]
