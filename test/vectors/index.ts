@@ -1,9 +1,13 @@
 /** Every vector suite; run by test/unit/vectors.test.ts (Node) and test/browser (Chromium worker). */
 import type { SuiteLoader } from './harness.ts'
 import { idsSuite } from './ids.suite.ts'
+import { hashpathSuite } from './hashpath.suite.ts'
+import { codecsSuite } from './codecs.suite.ts'
 import { smokeSuite } from './smoke.suite.ts'
 
 export const suites: SuiteLoader[] = [
   idsSuite,
+  hashpathSuite,
+  codecsSuite,
   smokeSuite,
 ]
