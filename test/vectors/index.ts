@@ -3,11 +3,13 @@ import type { SuiteLoader } from './harness.ts'
 import { idsSuite } from './ids.suite.ts'
 import { hashpathSuite } from './hashpath.suite.ts'
 import { codecsSuite } from './codecs.suite.ts'
+import { signedSuite } from './signed.suite.ts'
 import { smokeSuite } from './smoke.suite.ts'
 
 export const suites: SuiteLoader[] = [
   idsSuite,
   hashpathSuite,
   codecsSuite,
+  signedSuite,
   smokeSuite,
 ]
