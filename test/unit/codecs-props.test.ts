@@ -1,0 +1,121 @@
+/** Property tests: random messages survive the wire; random input never crashes a decoder. */
+import { describe, it, expect } from 'vitest'
+import fc from 'fast-check'
+import { Atom, Float, emptyMessage, type Message, type Value } from '../../src/core/value.ts'
+import { toTabm, fromTabm } from '../../src/codecs/structured.ts'
+import { commitHmac, toHttp, fromHttp, verifyCommitment, commitmentsOf } from '../../src/codecs/httpsig/index.ts'
+import { deserializeFlat, flatToTabm, serializeFlat, tabmToFlat } from '../../src/codecs/flat.ts'
+import { jsonToMessage } from '../../src/codecs/json.ts'
+import { parseAoTypes } from '../../src/codecs/ao-types.ts'
+import { parseTypedJson, stringifyTyped } from '../../src/core/typed-json.ts'
+import { messageId } from '../../src/core/id.ts'
+import { AoError } from '../../src/core/errors.ts'
+import { fromUtf8 } from '../../src/core/bytes.ts'
+import type { HttpMessage } from '../../src/codecs/httpsig/types.ts'
+
+const RESERVED = /^(priv|ao-|content-|signature|commitments$|unsigned_id$|body$|data$)/
+const key = fc.stringMatching(/^[a-z][a-z0-9-]{0,9}$/).filter((k) => !RESERVED.test(k) && ![32, 42, 43].includes(k.length))
+const scalar: fc.Arbitrary<Value> = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme', maxLength: 8 }),
+  fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => new Float(d)),
+  fc.constantFrom<Value>(true, false, null, new Atom('ok'), new Atom('hello-world')),
+)
+const messageArb: fc.Arbitrary<Message> = fc.letrec((tie) => ({
+  msg: fc.dictionary(key, fc.oneof({ depthSize: 'small', maxDepth: 2 }, scalar, fc.array(scalar, { maxLength: 3 }), tie('msg') as fc.Arbitrary<Value>), { maxKeys: 6 })
+    .map((o) => Object.assign(emptyMessage(), o) as Message),
+})).msg
+const withBody = fc.tuple(messageArb, fc.option(fc.string({ minLength: 1 })), fc.option(fc.string({ minLength: 1, maxLength: 6000 })))
+  .map(([m, body, data]) => {
+    if (body !== null) m['body'] = body
+    if (data !== null) m['data'] = data
+    return m
+  })
+
+/** Assert `f` returns or throws an AoError: any other exception is a crash. */
+function noCrash(f: () => unknown): void {
+  try {
+    f()
+  } catch (e) {
+    if (!(e instanceof AoError)) throw e
+  }
+}
+
+describe('httpsig wire round trip', () => {
+  it('random messages: structured → httpsig → back, same ID, commitment verifies', async () => {
+    await fc.assert(fc.asyncProperty(withBody, async (m) => {
+      const id = messageId(m)
+      const http = toHttp(commitHmac(toTabm(m, { linkify: 'discard' })))
+      const back = fromHttp(http)
+      const comms = commitmentsOf(back)
+      const ids = Object.keys(comms)
+      expect(ids).toEqual([id])
+      expect(await verifyCommitment(back, comms[id]!)).toBe(true)
+      const bare = fromTabm(back) as Message
+      delete bare['commitments']
+      expect(messageId(bare)).toBe(id)
+    }), { numRuns: 300 })
+  })
+
+  it('random bundled messages: nested maps inline as multipart, same ID', () => {
+    fc.assert(fc.property(messageArb, (m) => {
+      const http = toHttp(commitHmac(toTabm(m, { linkify: false })))
+      const back = fromHttp(http)
+      expect(Object.keys(commitmentsOf(back))).toEqual(Object.keys(commitmentsOf(commitHmac(toTabm(m, { linkify: false })))))
+    }), { numRuns: 200 })
+  })
+
+  it('typed JSON round trip is exact', () => {
+    fc.assert(fc.property(messageArb, (m) => {
+      const text = stringifyTyped(m)
+      expect(stringifyTyped(parseTypedJson(text))).toBe(text)
+    }), { numRuns: 300 })
+  })
+
+  it('flat round trip', () => {
+    fc.assert(fc.property(messageArb, (m) => {
+      const t = toTabm(m, { linkify: 'discard' })
+      expect(stringifyTyped(flatToTabm(tabmToFlat(t)) as unknown as Value)).toBe(stringifyTyped(t as unknown as Value))
+    }), { numRuns: 200 })
+  })
+})
+
+describe('decoders never crash on random input', () => {
+  const text = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 }))
+  it('fromHttp with random headers and bodies', () => {
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom('signature', 'signature-input', 'content-type', 'ao-types', 'ao-ids', 'ao-body-key', 'content-digest', 'x'), text), fc.option(text), (h, body) => {
+      const http = Object.assign(Object.create(null), h) as HttpMessage
+      if (body !== null) http['body'] = body
+      noCrash(() => fromTabm(fromHttp(http)))
+    }), { numRuns: 1000 })
+  })
+  it('multipart bodies with a valid boundary and random parts', () => {
+    fc.assert(fc.property(fc.array(text, { maxLength: 4 }), (parts) => {
+      const b = 'bnd'
+      const body = parts.map((p) => `--${b}\r\n${p}`).join('\r\n') + `\r\n--${b}--`
+      noCrash(() => fromHttp({ 'content-type': `multipart/form-data; boundary="${b}"`, body } as HttpMessage))
+    }), { numRuns: 1000 })
+  })
+  it('ao-types, flat, json and typed JSON parsers', () => {
+    fc.assert(fc.property(text, (s) => {
+      noCrash(() => parseAoTypes(s))
+      noCrash(() => flatToTabm(deserializeFlat(s)))
+      noCrash(() => jsonToMessage(s))
+      noCrash(() => parseTypedJson(s))
+      noCrash(() => fromTabm({ 'ao-types': s, a: s, b: '1' }))
+    }), { numRuns: 2000 })
+  })
+  it('typed values with every ao-type on random text', () => {
+    fc.assert(fc.property(fc.constantFrom('integer', 'float', 'atom', 'list', 'map', 'binary', 'bogus'), text, (type, v) => {
+      noCrash(() => fromTabm({ 'ao-types': `v="${type}"`, v }))
+    }), { numRuns: 2000 })
+  })
+  it('flat serialization of random messages parses back', () => {
+    fc.assert(fc.property(messageArb, (m) => {
+      const flat = tabmToFlat(toTabm(m, { linkify: 'discard' }))
+      const allSingleLine = Object.values(flat).every((v) => typeof v === 'string' && !v.includes('\n'))
+      if (allSingleLine) expect(deserializeFlat(fromUtf8(serializeFlat(flat)))).toEqual(flat)
+    }), { numRuns: 200 })
+  })
+})
