@@ -4,6 +4,7 @@ import { idsSuite } from './ids.suite.ts'
 import { hashpathSuite } from './hashpath.suite.ts'
 import { codecsSuite } from './codecs.suite.ts'
 import { signedSuite } from './signed.suite.ts'
+import { structuredFieldsSuite } from './structured-fields.suite.ts'
 import { smokeSuite } from './smoke.suite.ts'
 
 export const suites: SuiteLoader[] = [
@@ -11,5 +12,6 @@ export const suites: SuiteLoader[] = [
   hashpathSuite,
   codecsSuite,
   signedSuite,
+  structuredFieldsSuite,
   smokeSuite,
 ]
