@@ -39,3 +39,9 @@ export class UnknownCodec extends BadInput {}
 /** A message could not be converted because a value has no encoding. */
 export class UnencodableValue extends BadInput {}
 export class ContentDigestMismatch extends BadInput {}
+/** A data item field that HyperBEAM forbids in a TABM (`id`, `owner`, `signature`, ...). */
+export class ReservedItemField extends InvalidDataItem {}
+/** ans104@1.0 bundles (nested maps, values of 4096 bytes or more) are not supported. */
+export class UnsupportedBundle extends BadInput {}
+/** RSA parameters that cannot be used (salt too long, wrong key size). */
+export class InvalidRsaParams extends BadInput {}

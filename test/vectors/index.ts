@@ -6,8 +6,10 @@ import { codecsSuite } from './codecs.suite.ts'
 import { signedSuite } from './signed.suite.ts'
 import { structuredFieldsSuite } from './structured-fields.suite.ts'
 import { smokeSuite } from './smoke.suite.ts'
+import { ans104Suite } from './ans104.suite.ts'
 
 export const suites: SuiteLoader[] = [
+  ans104Suite,
   idsSuite,
   hashpathSuite,
   codecsSuite,
