@@ -110,6 +110,16 @@ export function unescapeKey(s: string): string {
 
 /** Serialize `ao-types`: ascending by escaped key, `key="type"`, joined by `, `. */
 export function serializeAoTypes(types: Map<string, string>): string {
+  // Fast path: keys need no escaping and arrive sorted (as toTabm produces them).
+  let out = ''
+  let prev = ''
+  let fast = true
+  for (const [k, t] of types) {
+    if (escapeKey(k) !== k || (out !== '' && compareUtf8(prev, k) >= 0)) { fast = false; break }
+    out += (out === '' ? '' : ', ') + k + '="' + t + '"'
+    prev = k
+  }
+  if (fast) return out
   const entries = [...types].map(([k, t]) => [escapeKey(k), t] as const)
   entries.sort((a, b) => compareUtf8(a[0], b[0]))
   return entries.map(([k, t]) => `${k}="${t}"`).join(', ')

@@ -9,6 +9,7 @@ import { commitHmac, commitSigned, commitmentsOf, verifyCommitment, HTTPSIG } fr
 import type { Tabm } from './tabm.ts'
 import type { Wallet } from '../crypto/wallet.ts'
 import { rsaPssVerify } from '../crypto/rsa.ts'
+import { ANS104_DEVICE, commitAns104, verifyAns104Commitment } from './ans104/convert.ts'
 import { UnsupportedCommitment, UnknownCodec } from '../core/errors.ts'
 import '../core/id.ts'
 
@@ -27,6 +28,7 @@ export function registerCommitmentDevice(name: string, verify: CommitmentVerifie
 const rsaSha512 = (n: Uint8Array, data: Uint8Array, sig: Uint8Array) => rsaPssVerify(n, 'SHA-512', data, sig)
 registerCommitmentDevice(HTTPSIG, (t, _id, c) => verifyCommitment(t, c, rsaSha512),
   (t, wallet) => commitSigned(t, wallet, {}))
+registerCommitmentDevice(ANS104_DEVICE, (t, id) => verifyAns104Commitment(t, id), (t, wallet) => commitAns104(t, wallet))
 
 const text = (v: Value | undefined): string | undefined =>
   typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined

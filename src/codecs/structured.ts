@@ -46,25 +46,32 @@ export function toTabm(input: Message | Value[], opts: ToTabmOptions = {}): Tabm
     return t
   }
   const mode = opts.linkify === undefined ? 'offload' : opts.linkify
-  const normalized = mode === false ? input : linkify(input, mode, opts)
+  const normalized = input
   const out = emptyTabm()
   const types = new Map<string, string>()
   // Normalize keys (later duplicates overwrite earlier ones, as maps:from_list).
-  const keys: string[] = []
-  const byKey = new Map<string, Value>()
-  for (const k of Object.keys(normalized)) {
-    const nk = normalizeKey(k)
-    if (!byKey.has(nk)) keys.push(nk)
-    byKey.set(nk, normalized[k]!)
+  // Most messages already have normalized keys: then skip the copy.
+  let keys = Object.keys(normalized)
+  let source: Message = normalized
+  let ascii = true
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!
+    if (normalizeKey(k) !== k) { ascii = false; source = normalizedCopy(normalized); keys = Object.keys(source); break }
+    for (let j = 0; j < k.length; j++) if (k.charCodeAt(j) > 127) { ascii = false; break }
   }
-  sortKeys(keys)
+  // Native sort is UTF-16 order, which equals UTF-8 byte order for ASCII.
+  if (ascii) keys.sort()
+  else sortKeys(keys)
   for (const k of keys) {
-    if (REGEN_KEYS.has(k) || isPrivateKey(k) || k === 'commitments') continue
-    const v = byKey.get(k)!
+    if (REGEN_KEYS.has(k) || k === 'commitments' || isPrivateKey(k)) continue
+    const v = source[k]!
     if (typeof v === 'string' || v instanceof Uint8Array) out[k] = v
-    else if (Array.isArray(v) || isMessage(v)) out[k] = toTabm(v, opts)
-    else if (v instanceof Link) out[k + '+link'] = v.id
-    else if (typeof v === 'bigint' || v instanceof Float || v instanceof Atom || v === true || v === false || v === null) {
+    else if (typeof v === 'bigint') { out[k] = v.toString(); types.set(k, 'integer') }
+    else if (Array.isArray(v) || isMessage(v)) {
+      if (mode === false) out[k] = toTabm(v, opts)
+      else out[k + '+link'] = linkChild(v, mode, opts)
+    } else if (v instanceof Link) out[k + '+link'] = v.id
+    else if (v instanceof Float || v instanceof Atom || v === true || v === false || v === null) {
       const [bin, type] = encodeScalar(v)
       out[k] = bin
       if (type) types.set(k, type)
@@ -82,30 +89,21 @@ export function toTabm(input: Message | Value[], opts: ToTabmOptions = {}): Tabm
 }
 
 /**
- * hb_link:normalize: replace every nested map or list by `key+link: ID`,
- * where ID is the child's ID over all committers (its own children are
- * linkified in turn when that ID is computed).
+ * hb_link:normalize for one value: a nested map or list becomes a link to its
+ * ID over all committers (its own children are linkified in turn when that
+ * ID is computed); in 'offload' mode the child is handed to `opts.offload`.
  */
-function linkify(msg: Message, mode: 'discard' | 'offload', opts: ToTabmOptions): Message {
-  let nested = false
-  for (const k in msg) {
-    const v = msg[k]
-    if ((Array.isArray(v) || isMessage(v) || v instanceof Link) && k !== 'commitments' && k !== 'priv') { nested = true; break }
-  }
-  if (!nested) return msg
+function linkChild(v: Message | Value[], mode: 'discard' | 'offload', opts: ToTabmOptions): string {
   const idOf = opts.childId ?? defaultChildId
   if (!idOf) throw new Error('no ID function registered for links (import core/id.ts)')
+  const id = idOf(v)
+  if (mode === 'offload' && opts.offload) opts.offload(id, v)
+  return id
+}
+
+function normalizedCopy(m: Message): Message {
   const out = emptyMessage()
-  for (const k of Object.keys(msg)) {
-    const v = msg[k]!
-    if (k === 'commitments' || k === 'priv') { out[k] = v; continue }
-    if (v instanceof Link) out[k + '+link'] = v.id
-    else if (Array.isArray(v) || isMessage(v)) {
-      const id = idOf(v)
-      if (mode === 'offload' && opts.offload) opts.offload(id, v)
-      out[k + '+link'] = id
-    } else out[k] = v
-  }
+  for (const k of Object.keys(m)) out[normalizeKey(k)] = m[k]!
   return out
 }
 

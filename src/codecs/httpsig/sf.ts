@@ -21,4 +21,5 @@ export const contentDigestValue = (digest: Uint8Array): string => 'sha-256=' + s
  * that they are valid SF strings (a key may be any UTF-8); so do we, escaping
  * only `"` and `\`.
  */
-export const sfStringLoose = (s: string): string => '"' + s.replace(/[\\"]/g, (m) => '\\' + m) + '"'
+export const sfStringLoose = (s: string): string =>
+  s.indexOf('"') < 0 && s.indexOf('\\') < 0 ? '"' + s + '"' : '"' + s.replace(/[\\"]/g, (m) => '\\' + m) + '"'
