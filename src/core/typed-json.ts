@@ -80,16 +80,10 @@ export function fromJson(j: unknown): PathItem {
 
 /** Render a typed value as JSON text: keys sorted bytewise, integers exact. */
 export function stringifyTyped(v: PathItem, indent?: number): string {
-  const out = render(v)
-  if (indent === undefined) return out
-  // Re-indent via a lossless round trip of structure (numbers kept as raw text).
-  return JSON.stringify(losslessParse(out), (_k, x) => (isLosslessNumber(x) ? rawNumber(x) : x), indent)
-    .replace(/"\u0000NUM:(-?\d+)\u0000"/g, '$1')
+  return render(v, indent ?? 0, '')
 }
 
-const rawNumber = (x: unknown): string => `\u0000NUM:${(x as LosslessNumber).value}\u0000`
-
-function render(v: PathItem): string {
+function render(v: PathItem, indent: number, pad: string): string {
   if (v === null) return 'null'
   if (v === true) return 'true'
   if (v === false) return 'false'
@@ -102,12 +96,19 @@ function render(v: PathItem): string {
   if (v instanceof Float) return `{"@float":${JSON.stringify(floatText(v.value))}}`
   if (v instanceof Atom) return `{"@atom":${JSON.stringify(v.name)}}`
   if (v instanceof Link) return `{"@link":${JSON.stringify(v.id)}}`
-  if (v instanceof As) return `{"@as":[${render(v.device)},${render(v.msg)}]}`
-  if (v instanceof Resolve) return `{"@resolve":[${v.messages.map(render).join(',')}]}`
-  if (Array.isArray(v)) return `[${v.map(render).join(',')}]`
+  const inner = indent > 0 ? pad + ' '.repeat(indent) : ''
+  const open = (items: string[], o: string, c: string): string => {
+    if (items.length === 0) return o + c
+    if (indent === 0) return o + items.join(',') + c
+    return `${o}\n${inner}${items.join(`,\n${inner}`)}\n${pad}${c}`
+  }
+  const sep = indent > 0 ? ': ' : ':'
+  if (v instanceof As) return `{"@as"${sep}${open([render(v.device, indent, inner), render(v.msg, indent, inner)], '[', ']')}}`
+  if (v instanceof Resolve) return `{"@resolve"${sep}${open(v.messages.map((m) => render(m, indent, inner)), '[', ']')}}`
+  if (Array.isArray(v)) return open(v.map((x) => render(x, indent, inner)), '[', ']')
   if (typeof v === 'object') {
     const keys = Object.keys(v).sort(compareUtf8)
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${render((v as Message)[k]!)}`).join(',')}}`
+    return open(keys.map((k) => `${JSON.stringify(k)}${sep}${render((v as Message)[k]!, indent, inner)}`), '{', '}')
   }
   throw new InvalidTypedJson(`cannot render ${typeof v}`)
 }
