@@ -103,8 +103,14 @@ function render(v: PathItem, indent: number, pad: string): string {
     return `${o}\n${inner}${items.join(`,\n${inner}`)}\n${pad}${c}`
   }
   const sep = indent > 0 ? ': ' : ':'
-  if (v instanceof As) return `{"@as"${sep}${open([render(v.device, indent, inner), render(v.msg, indent, inner)], '[', ']')}}`
-  if (v instanceof Resolve) return `{"@resolve"${sep}${open(v.messages.map((m) => render(m, indent, inner)), '[', ']')}}`
+  if (v instanceof As || v instanceof Resolve) {
+    // `{"@as": [...]}` / `{"@resolve": [...]}`, laid out like any one-key object.
+    const deeper = indent > 0 ? inner + ' '.repeat(indent) : ''
+    const items = v instanceof As ? [v.device, v.msg] : v.messages
+    const list = items.length === 0 ? '[]' : indent === 0 ? '[' + items.map((m) => render(m, 0, '')).join(',') + ']'
+      : `[\n${deeper}${items.map((m) => render(m, indent, deeper)).join(`,\n${deeper}`)}\n${inner}]`
+    return open([`"${v instanceof As ? '@as' : '@resolve'}"${sep}${list}`], '{', '}')
+  }
   if (Array.isArray(v)) return open(v.map((x) => render(x, indent, inner)), '[', ']')
   if (typeof v === 'object') {
     const keys = Object.keys(v).sort(compareUtf8)
