@@ -45,3 +45,5 @@ export class ReservedItemField extends InvalidDataItem {}
 export class UnsupportedBundle extends BadInput {}
 /** RSA parameters that cannot be used (salt too long, wrong key size). */
 export class InvalidRsaParams extends BadInput {}
+/** Sub-paths `(…)` nested deeper than the parser allows. */
+export class PathTooDeep extends InvalidPath {}

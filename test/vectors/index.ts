@@ -7,6 +7,7 @@ import { signedSuite } from './signed.suite.ts'
 import { structuredFieldsSuite } from './structured-fields.suite.ts'
 import { smokeSuite } from './smoke.suite.ts'
 import { ans104Suite } from './ans104.suite.ts'
+import { pathsSuite } from './paths.suite.ts'
 
 export const suites: SuiteLoader[] = [
   ans104Suite,
@@ -16,4 +17,5 @@ export const suites: SuiteLoader[] = [
   signedSuite,
   structuredFieldsSuite,
   smokeSuite,
+  pathsSuite,
 ]
