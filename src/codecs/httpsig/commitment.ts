@@ -6,7 +6,7 @@
 import { emptyTabm, isTabm, type Tabm } from '../tabm.ts'
 import { emptyMessage, isMessage, type Binary, type Message, type Value } from '../../core/value.ts'
 import { isIdShaped, normalizeKey, sortKeys } from '../../core/keys.ts'
-import { concatBytes, fromB64, toB64, toB64Url, utf8, utf8Length, bytesEqual } from '../../core/bytes.ts'
+import { concatBytes, fromB64, toB64, toB64Url, utf8, utf8Length } from '../../core/bytes.ts'
 import { hmacAo, sha256 } from '../../crypto/hash.ts'
 import { contentDigestValue, sfString, sfStringLoose } from './sf.ts'
 import { tabmToHttp } from './wire.ts'
@@ -73,8 +73,12 @@ export interface Normalized {
   committed: string[]
 }
 
-/** normalize_for_encoding (spec §3.5). `carriedOrder` keeps a verified message's own order (> 32 keys). */
-export function normalizeForEncoding(t: Tabm, committed: string[], bundle = false, carriedOrder = false): Normalized {
+/**
+ * normalize_for_encoding (spec §3.5). `carriedOrder` keeps a verified message's own order (> 32 keys).
+ * A `bundle` commitment covers nested messages inline: the caller passes the TABM converted with
+ * linkify off (HyperBEAM reloads linked children from its cache here; we hold them in memory).
+ */
+export function normalizeForEncoding(t: Tabm, committed: string[], _bundle = false, carriedOrder = false): Normalized {
   const inputs = committed.map((k) => {
     const nk = normalizeKey(k)
     if (nk in t) return nk
@@ -83,7 +87,6 @@ export function normalizeForEncoding(t: Tabm, committed: string[], bundle = fals
   })
   const only = emptyTabm()
   for (const k of inputs) if (k in t && k !== 'commitments') only[k] = t[k]!
-  void bundle
   const withSigInfo = tabmToHttp(only)
   const encoded: HttpMessage = Object.create(null)
   for (const k of Object.keys(withSigInfo)) if (k !== 'body') encoded[k] = withSigInfo[k]!
@@ -325,4 +328,3 @@ export function commitmentSignatureBase(t: Tabm, c: Message): Uint8Array {
   return signatureBase(n.encoded, n.components, commitmentParams(c))
 }
 
-export { bytesEqual }

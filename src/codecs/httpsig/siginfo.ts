@@ -4,7 +4,7 @@
  * that the IDs we compute match (documented in README).
  */
 import { emptyMessage, type Message } from '../../core/value.ts'
-import { fromB64, toB64Url, tryUtf8 } from '../../core/bytes.ts'
+import { fromB64, toB64Url } from '../../core/bytes.ts'
 import { sha256 } from '../../crypto/hash.ts'
 import { parseDictionary, type Dictionary, type Item, type InnerList } from 'structured-headers'
 import { sfBinary, sfString, sfStringLoose } from './sf.ts'
@@ -108,4 +108,3 @@ function sortedMessage(m: Message): Message {
   return out
 }
 
-export { tryUtf8 }
