@@ -47,3 +47,20 @@ export class UnsupportedBundle extends BadInput {}
 export class InvalidRsaParams extends BadInput {}
 /** Sub-paths `(…)` nested deeper than the parser allows. */
 export class PathTooDeep extends InvalidPath {}
+/** Re-entering a resolution that is already running (HyperBEAM: 508). */
+export class InfiniteRecursion extends AoError { static override status = 508 }
+/** A device name that is not preloaded. */
+export class UnknownDevice extends AoError { static override status = 404 }
+/** A device (other than message@1.0) with no function for the key and no fallback. */
+export class UnresolvableKey extends AoError { static override status = 404 }
+/** `only-if-cached` and no cached result (HyperBEAM: 504). */
+export class NotCached extends AoError { static override status = 504 }
+/** A message referenced by ID that the store does not hold. */
+export class MessageNotFound extends AoError { static override status = 404 }
+/** A resolution step gave a status that cannot continue a path (HyperBEAM: 422). */
+export class InvalidIntermediateStatus extends AoError { static override status = 422 }
+/** A request that must be committed by someone in particular and is not. */
+export class Unauthorized extends AoError { static override status = 401 }
+export class Forbidden extends AoError { static override status = 403 }
+/** A peer or upstream that could not be reached (relay@1.0). */
+export class UpstreamFailed extends AoError { static override status = 502 }
