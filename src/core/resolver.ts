@@ -23,6 +23,8 @@ import {
 } from './errors.ts'
 
 export const DEFAULT_DEVICE = 'message@1.0'
+/** Nested resolutions (a device resolving inside a device) deeper than this are a loop. */
+export const MAX_DEPTH = 200
 
 const text = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
@@ -251,6 +253,9 @@ async function resolveStep(base: Message, req: Message, key: string | undefined,
 
   const group = objectId(base) + '|' + requestKey(req)
   if (ctx.active.has(group)) throw new InfiniteRecursion(`infinite recursion resolving ${JSON.stringify(key)}`)
+  // Groups are keyed by the base's identity; a loop that rebuilds its base each
+  // time is caught by the depth of nested resolutions instead.
+  if (ctx.active.size >= MAX_DEPTH) throw new InfiniteRecursion(`resolutions nested more than ${MAX_DEPTH} deep resolving ${JSON.stringify(key)}`)
   const active = new Set(ctx.active)
   active.add(group)
   const inner: ResolveContext = { ...ctx, active }
