@@ -1,13 +1,34 @@
-/** An in-memory Store (tests, and the default of a node without persistence). */
+/**
+ * An in-memory Store (tests, and the default of a node without persistence).
+ * Bounded: past `maxEntries` the oldest entries are evicted, so a long-running
+ * node caching every result does not grow without limit.
+ */
 import type { Store, Stored } from './store.ts'
 import { InvalidPath } from '../core/errors.ts'
 
 const MAX_LINK_HOPS = 32
 
+export interface MemoryStoreOptions { maxEntries?: number }
+
 export class MemoryStore implements Store {
   readonly name = 'memory'
   private readonly data = new Map<string, Stored>()
   private readonly links = new Map<string, string>()
+  private readonly maxEntries: number
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? 100_000
+  }
+
+  private evict(): void {
+    while (this.data.size + this.links.size > this.maxEntries) {
+      const oldest = this.data.keys().next()
+      if (!oldest.done) { this.data.delete(oldest.value); continue }
+      const link = this.links.keys().next()
+      if (link.done) return
+      this.links.delete(link.value)
+    }
+  }
 
   private resolvePath(path: string): string {
     let p = normalize(path)
@@ -26,13 +47,17 @@ export class MemoryStore implements Store {
   async write(path: string, value: Stored): Promise<void> {
     const p = normalize(path)
     this.links.delete(p)
+    this.data.delete(p)
     this.data.set(p, value)
+    this.evict()
   }
 
   async link(path: string, target: string): Promise<void> {
     const p = normalize(path)
     this.data.delete(p)
+    this.links.delete(p)
     this.links.set(p, normalize(target))
+    this.evict()
   }
 
   async list(prefix: string): Promise<string[]> {
