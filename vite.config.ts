@@ -14,13 +14,17 @@ export default defineConfig({
   preview: { host: '127.0.0.1', port: 4173, strictPort: true },
   plugins: [
     VitePWA({
+      // Our own service worker (src/app/sw.ts): app-shell precache + HyperPATH ingress to the node's page.
+      strategies: 'injectManifest',
+      srcDir: 'src/app',
+      filename: 'sw.ts',
       registerType: 'autoUpdate',
       injectRegister: false, // src/app/main.ts registers it and shows the state
       includeAssets: ['icon.svg'],
       manifest: {
         name: NAME,
         short_name: 'ao-tab',
-        description: 'An AO-Core node that runs in a browser tab: HyperBEAM-compatible messages and IDs.',
+        description: 'An AO-Core node that runs in a browser tab, HyperBEAM-compatible; it answers this site\'s requests, offline too.',
         start_url: '.',
         scope: '.',
         display: 'standalone',
@@ -28,7 +32,7 @@ export default defineConfig({
         theme_color: '#16213a',
         icons: [{ src: 'icon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
       },
-      workbox: {
+      injectManifest: {
         globPatterns: ['**/*.{js,css,html,wasm}'],
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
       },

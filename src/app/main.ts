@@ -1,21 +1,29 @@
 /**
- * The PWA shell page: starts the module worker, shows whether it is ready,
- * and computes a message's unsigned ID in it. The dashboard replaces this later.
+ * The PWA page: starts the node in its module worker, shows its address and
+ * whether it is ready, answers the service worker's HyperPATH requests with it
+ * (src/app/ingress.ts), and offers two small tools: fetch a HyperPATH, and the
+ * unsigned ID of a typed-JSON message. The dashboard replaces this later.
  */
-import { wrap } from 'comlink'
 import { registerSW } from 'virtual:pwa-register'
-import type { ShellWorker } from './worker.ts'
+import { startNode, type NodeClient } from './client.ts'
+import { serveIngress } from './ingress.ts'
 
-const READY_TIMEOUT_MS = 20_000
+const READY_TIMEOUT_MS = 60_000 // the first start generates an RSA-4096 wallet
 
 const byId = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id)
   if (!el) throw new Error(`index.html has no #${id}`)
   return el as T
 }
-const workerStatus = byId('worker-status')
+const nodeStatus = byId('node-status')
+const nodeAddress = byId('node-address')
+const ingressStatus = byId('ingress-status')
 const swStatus = byId('sw-status')
-const form = byId<HTMLFormElement>('id-form')
+const pathForm = byId<HTMLFormElement>('path-form')
+const pathInput = byId<HTMLInputElement>('path')
+const pathButton = byId<HTMLButtonElement>('fetch')
+const pathResult = byId<HTMLOutputElement>('path-result')
+const idForm = byId<HTMLFormElement>('id-form')
 const input = byId<HTMLTextAreaElement>('message')
 const button = byId<HTMLButtonElement>('compute')
 const result = byId<HTMLOutputElement>('result')
@@ -28,13 +36,92 @@ function show(el: HTMLElement, state: string, text: string): void {
 
 const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 
-const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })
-const node = wrap<ShellWorker>(worker)
+const node = startNode()
+let ready = false
 
-worker.addEventListener('error', (e) => {
+declare global {
+  /** The node client, for the devtools console: `await aoNode.resolvePath('/~message@1.0&a=b/a')`. */
+  var aoNode: NodeClient
+}
+globalThis.aoNode = node
+
+node.worker.addEventListener('error', (e) => {
   e.preventDefault()
-  show(workerStatus, 'error', `failed: ${e.message || 'the worker script did not load'}`)
-  button.disabled = true
+  show(nodeStatus, 'error', `failed: ${e.message || 'the worker script did not load'}`)
+  button.disabled = pathButton.disabled = true
+})
+
+// ---- the node ------------------------------------------------------------
+
+const timeout = setTimeout(() => {
+  if (!ready && nodeStatus.dataset.state === 'starting') show(nodeStatus, 'error', 'not responding')
+}, READY_TIMEOUT_MS)
+
+void node.ping().then(async () => {
+  button.disabled = false
+  void compute()
+  const first = await node.info()
+  if (!first.ready && !first.error) show(nodeStatus, 'starting', first.address ? 'starting…' : 'loading its wallet…')
+  const info = await node.ready()
+  clearTimeout(timeout)
+  if (info.address) {
+    nodeAddress.textContent = info.address
+    nodeAddress.title = info.newWallet ? 'a new wallet, made on this start and kept in this browser' : 'the wallet kept in this browser'
+  }
+  if (!info.ready) {
+    show(nodeStatus, 'error', `did not start: ${info.error ?? 'unknown error'}`)
+    return
+  }
+  ready = true
+  show(nodeStatus, 'ready', 'ready')
+  pathButton.disabled = false
+  updateIngress()
+}).catch((e: unknown) => show(nodeStatus, 'error', describe(e)))
+
+// ---- HyperPATH ingress through the service worker -------------------------
+
+const swSupported = !import.meta.env.DEV && 'serviceWorker' in navigator
+
+/** Requests reach the node through the service worker once it controls this page. */
+function updateIngress(): void {
+  if (!swSupported) show(ingressStatus, 'off', import.meta.env.DEV ? 'off in the dev server' : 'needs service workers')
+  else if (!ready) show(ingressStatus, 'starting', 'waiting for the node…')
+  else if (!navigator.serviceWorker.controller) show(ingressStatus, 'starting', 'waiting for the service worker…')
+  else show(ingressStatus, 'ready', 'this tab answers /~… and /<ID>… requests')
+}
+
+if (!swSupported) {
+  show(swStatus, 'off', import.meta.env.DEV ? 'off in the dev server' : 'not supported by this browser')
+  updateIngress()
+} else {
+  serveIngress(node, () => ready)
+  navigator.serviceWorker.addEventListener('controllerchange', updateIngress)
+  updateIngress()
+  registerSW({
+    immediate: true,
+    onRegisterError: (e) => show(swStatus, 'error', `failed: ${describe(e)}`),
+  })
+  void navigator.serviceWorker.ready.then(() => show(swStatus, 'ready', 'active: the app works offline'))
+}
+
+// ---- tools: fetch a HyperPATH, compute an ID --------------------------------
+
+async function fetchPath(): Promise<void> {
+  show(pathResult, 'busy', 'fetching…')
+  try {
+    const path = pathInput.value.trim()
+    // Through the service worker, as a dApp would; straight to the worker when there is none.
+    const res = navigator.serviceWorker?.controller ? await fetch(path) : await node.fetch(path)
+    const body = await res.text()
+    show(pathResult, res.ok ? 'ok' : 'error', `${res.status}${res.statusText ? ` ${res.statusText}` : ''}\n${body}`)
+  } catch (e) {
+    show(pathResult, 'error', describe(e))
+  }
+}
+
+pathForm.addEventListener('submit', (e) => {
+  e.preventDefault()
+  void fetchPath()
 })
 
 let latest = 0
@@ -49,30 +136,10 @@ async function compute(): Promise<void> {
   }
 }
 
-form.addEventListener('submit', (e) => {
+idForm.addEventListener('submit', (e) => {
   e.preventDefault()
   void compute()
 })
 input.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit()
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) idForm.requestSubmit()
 })
-
-const timeout = setTimeout(() => {
-  if (workerStatus.dataset.state === 'starting') show(workerStatus, 'error', 'not responding')
-}, READY_TIMEOUT_MS)
-node.ping().then(() => {
-  clearTimeout(timeout)
-  show(workerStatus, 'ready', 'ready')
-  button.disabled = false
-  void compute()
-}, (e) => show(workerStatus, 'error', describe(e)))
-
-if (import.meta.env.DEV) show(swStatus, 'off', 'off in the dev server')
-else if (!('serviceWorker' in navigator)) show(swStatus, 'off', 'not supported by this browser')
-else {
-  registerSW({
-    immediate: true,
-    onRegisterError: (e) => show(swStatus, 'error', `failed: ${describe(e)}`),
-  })
-  void navigator.serviceWorker.ready.then(() => show(swStatus, 'ready', 'active: the shell works offline'))
-}
