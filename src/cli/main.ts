@@ -28,7 +28,9 @@ const USAGE = `usage: ao <command> [options] FILE      (FILE may be - for standa
   ao encode --codec httpsig|flat|json|ans104 [--bundle] FILE
   ao decode --codec httpsig|flat|json|ans104 FILE
   ao sign --wallet JWK [--codec httpsig|ans104] FILE
-  ao verify [--codec ans104] FILE              exit 0 verified, 1 not verified, 2 bad input`
+  ao verify [--codec ans104] FILE              exit 0 verified, 1 not verified, 2 bad input
+  ao serve [--port 8734] [--host 127.0.0.1] [--wallet JWK] [--store DIR] [--static DIR]
+                                               the node's HTTP API (and the built PWA with --static)`
 
 function readMessage(file: string | undefined): Message | Value[] {
   const v = parseTypedJson(readText(file))
@@ -165,6 +167,10 @@ export async function main(argv: string[]): Promise<number> {
       const v = await verifyMessage(msg)
       out({ id: messageId(msg, 'signed'), verified: v.verified, committers: v.committers })
       return v.verified ? 0 : 1
+    }
+    case 'serve': {
+      const { serveCommand } = await import('./serve.ts')
+      return serveCommand(args)
     }
     case undefined: case 'help': case '--help': case '-h':
       writeOut(USAGE + '\n')

@@ -64,3 +64,5 @@ export class Unauthorized extends AoError { static override status = 401 }
 export class Forbidden extends AoError { static override status = 403 }
 /** A peer or upstream that could not be reached (relay@1.0). */
 export class UpstreamFailed extends AoError { static override status = 502 }
+/** A store could not read or write (disk full, permissions, I/O error). */
+export class StoreFailed extends AoError { static override status = 500 }

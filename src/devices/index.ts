@@ -4,6 +4,9 @@
  */
 import type { Device, DeviceLookup } from '../core/device.ts'
 import { messageDevice } from './message.ts'
+import { metaDevice } from './meta.ts'
+import { relayDevice } from './relay.ts'
+import { routerDevice } from './router.ts'
 
 export class DeviceRegistry implements DeviceLookup {
   private readonly byName = new Map<string, Device>()
@@ -25,6 +28,9 @@ export class DeviceRegistry implements DeviceLookup {
 /** Every device this node preloads. */
 export const PRELOADED: Device[] = [
   messageDevice,
+  metaDevice,
+  relayDevice,
+  routerDevice,
 ]
 
 export const preloadedDevices = (): DeviceRegistry => new DeviceRegistry(PRELOADED)
