@@ -193,7 +193,11 @@ function outcomeValue(o: Outcome): Value | PathItem {
 
 async function normalizeRequest(req: PathItem | string, ctx: ResolveContext): Promise<Message> {
   if (typeof req === 'string') return message({ path: req })
-  if (req instanceof Resolve) return valueAsMessage(await resolveManyValue(req.messages, ctx))
+  if (req instanceof Resolve) {
+    // A sub-resolution in request position: a non-message result names the key (hb_ao: `#{path => V}`).
+    const v = await resolveManyValue(req.messages, ctx)
+    return isMessage(v) ? v : message({ path: v as Value })
+  }
   if (isMessage(req)) {
     const p = req['path']
     if (p instanceof Resolve) return withKeys(req, { path: (await resolveManyValue(p.messages, ctx)) as Value })

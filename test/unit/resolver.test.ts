@@ -153,3 +153,12 @@ describe('get / set / remove / keys helpers go through the message\'s device', (
     expect(emptyMessage()).toEqual({})
   })
 })
+
+describe('sub-resolutions in request position', () => {
+  it('a text result names the key to resolve (as HyperBEAM: {path: V})', async () => {
+    const ctx = createContext({ devices: new DeviceRegistry(PRELOADED) })
+    // The sub-path gives "k"; the step then reads key k of the base.
+    const o = await resolvePath('/~message@1.0&k=found/(~message@1.0&x=k/x)', ctx)
+    expect(o.value).toBe('found')
+  })
+})
