@@ -7,6 +7,17 @@ import { messageDevice } from './message.ts'
 import { metaDevice } from './meta.ts'
 import { relayDevice } from './relay.ts'
 import { routerDevice } from './router.ts'
+import { structuredDevice } from './structured.ts'
+import { httpsigDevice } from './httpsig.ts'
+import { flatDevice } from './flat.ts'
+import { jsonDevice } from './json.ts'
+import { ans104Device } from './ans104.ts'
+import { applyDevice } from './apply.ts'
+import { testDevice } from './test-device.ts'
+import { nameDevice } from './name.ts'
+import { localNameDevice } from './local-name.ts'
+import { lookupDevice } from './lookup.ts'
+import { cacheDevice } from './cache.ts'
 
 export class DeviceRegistry implements DeviceLookup {
   private readonly byName = new Map<string, Device>()
@@ -31,6 +42,17 @@ export const PRELOADED: Device[] = [
   metaDevice,
   relayDevice,
   routerDevice,
+  structuredDevice,
+  httpsigDevice,
+  flatDevice,
+  jsonDevice,
+  ans104Device,
+  applyDevice,
+  testDevice,
+  nameDevice,
+  localNameDevice,
+  lookupDevice,
+  cacheDevice,
 ]
 
 export const preloadedDevices = (): DeviceRegistry => new DeviceRegistry(PRELOADED)
