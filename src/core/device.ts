@@ -46,6 +46,11 @@ export interface Device {
 export interface Capabilities {
   /** HTTP requests to peers (relay@1.0). */
   fetch?: (input: Request) => Promise<Response>
+  /**
+   * SEV-SNP guest hardware (snp@1.0 generate): an attestation report (1184 bytes) over 64 bytes of
+   * report data, with the certificates the host supplies, if any. Node only (src/snp/generate-node.ts).
+   */
+  snp?: (reportData: Uint8Array) => Promise<{ report: Uint8Array; certificates?: { vcek?: Uint8Array; vlek?: Uint8Array; ask?: Uint8Array; ark?: Uint8Array } }>
 }
 
 export type HashpathMode = 'update' | 'ignore'

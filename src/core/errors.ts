@@ -66,3 +66,21 @@ export class Forbidden extends AoError { static override status = 403 }
 export class UpstreamFailed extends AoError { static override status = 502 }
 /** A store could not read or write (disk full, permissions, I/O error). */
 export class StoreFailed extends AoError { static override status = 500 }
+/** An SEV-SNP attestation report that is not 1184 bytes or not the `sev` crate's JSON form. */
+export class InvalidSnpReport extends BadInput {}
+/** A VCEK/VLEK/AMD certificate that cannot be parsed as X.509 DER or PEM. */
+export class InvalidSnpCertificate extends BadInput {}
+/** An snp@1.0 verify request without what it needs (report, address, node-message or its ID). */
+export class InvalidSnpMessage extends BadInput {}
+/** An OVMF firmware image (or layout) whose SEV metadata cannot be read. */
+export class InvalidOvmf extends BadInput {}
+/** snp@1.0 generate on a machine with no SEV-SNP guest interface (configfs-tsm or /dev/sev-guest). */
+export class SnpHardwareUnavailable extends AoError { static override status = 503 }
+/** The SEV-SNP hardware is there but refused or failed the report request. */
+export class SnpGenerateFailed extends AoError { static override status = 500 }
+/** snp@1.0 generate on a node that has no wallet (HyperBEAM: no_wallet_available). */
+export class SnpNoWallet extends AoError { static override status = 500 }
+/** snp@1.0 generate with an empty `snp_trusted` list (HyperBEAM: no_trusted_configs). */
+export class SnpNoTrustedConfigs extends AoError { static override status = 500 }
+/** A peer answered the SNP relay protocol with something that is not an SNP evidence message. */
+export class SnpRelayFailed extends UpstreamFailed {}

@@ -7,6 +7,7 @@ import { messageDevice } from './message.ts'
 import { metaDevice } from './meta.ts'
 import { relayDevice } from './relay.ts'
 import { routerDevice } from './router.ts'
+import { snpDevice } from './snp.ts'
 import { structuredDevice } from './structured.ts'
 import { httpsigDevice } from './httpsig.ts'
 import { flatDevice } from './flat.ts'
@@ -42,6 +43,7 @@ export const PRELOADED: Device[] = [
   metaDevice,
   relayDevice,
   routerDevice,
+  snpDevice,
   structuredDevice,
   httpsigDevice,
   flatDevice,

@@ -8,6 +8,7 @@ import { structuredFieldsSuite } from './structured-fields.suite.ts'
 import { smokeSuite } from './smoke.suite.ts'
 import { ans104Suite } from './ans104.suite.ts'
 import { pathsSuite } from './paths.suite.ts'
+import { snpSuite } from './snp.suite.ts'
 
 export const suites: SuiteLoader[] = [
   ans104Suite,
@@ -18,4 +19,5 @@ export const suites: SuiteLoader[] = [
   structuredFieldsSuite,
   smokeSuite,
   pathsSuite,
+  snpSuite,
 ]
