@@ -233,6 +233,12 @@ function cachePolicy(ctx: ResolveContext, req: Message): { lookup: boolean; only
 /** Resolve one request against a base. A request path of several parts runs them in turn. */
 export async function resolveRequest(baseIn: PathItem, reqIn: PathItem | string, ctx: ResolveContext): Promise<Outcome> {
   const base = await normalizeBase(baseIn, ctx)
+  if (reqIn instanceof As) return subresolveRequest(base, reqIn, ctx)
+  if (isMessage(reqIn) && reqIn['path'] instanceof As) {
+    const inner = reqIn['path'] as unknown as As
+    const merged = isMessage(inner.msg) ? withKeys(withoutKey(reqIn, 'path'), inner.msg) : withKeys(reqIn, { path: inner.msg as Value })
+    return subresolveRequest(base, new As(inner.device, merged), ctx)
+  }
   const req = await normalizeRequest(reqIn, ctx)
   const pathValue = req['path']
   const parts = pathValue === undefined ? undefined : pathPartsOf(pathValue)
@@ -280,6 +286,21 @@ async function resolveStep(base: Message, req: Message, key: string | undefined,
     await ctx.store.write(`computed/${hp}`, out.value)
   }
   return out
+}
+
+/**
+ * `{as, Device, Req}` in request position (hb_ao:subresolve): the previous
+ * result takes the device, then Req is resolved on it — or, without a path,
+ * Req's keys are set on it.
+ */
+async function subresolveRequest(base: Message, a: As, ctx: ResolveContext): Promise<Outcome> {
+  const dev = await deviceName(a.device as Value | Resolve, ctx)
+  mustDevice(dev, ctx)
+  const typed = withKeys(base, { device: dev })
+  const req = isMessage(a.msg) ? a.msg : message({ path: a.msg as Value })
+  const p = req['path']
+  if (p === undefined || p === '') return ok(withKeys(typed, withoutKey(req, 'path')))
+  return resolveRequest(typed, req, ctx)
 }
 
 /** The message with `priv.hashpath` set (or removed); never mutates the input. */

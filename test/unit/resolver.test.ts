@@ -162,3 +162,12 @@ describe('sub-resolutions in request position', () => {
     expect(o.value).toBe('found')
   })
 })
+
+describe('{as} in request position', () => {
+  it('the previous result takes the device, then the inner request runs on it (hb_ao:subresolve)', async () => {
+    const ctx = createContext({ devices: new DeviceRegistry([...PRELOADED, infoDevice]) })
+    expect((await resolvePath('/~message@1.0&own=1/fallback~info-test@1.0', ctx)).value).toBe('default:fallback')
+    const set = await resolvePath('/~message@1.0&own=1/~info-test@1.0&extra=2', ctx)
+    expect(set.value).toMatchObject({ device: 'info-test@1.0', own: '1', extra: '2' })
+  })
+})

@@ -49,10 +49,12 @@ describe('apply@1.0', () => {
     expect(await value(both, 'm', ctx)).toBe('FROM-BASE')
   })
 
-  // HyperBEAM also runs these two through HyperPATHs whose last segment is `key~apply@1.0&…`: an
-  // `{as}` in request position, which hb_ao subresolves on the previous result. Our resolver resolves
-  // it on an empty base instead (core/resolver.ts normalizeRequest), so only the message form runs here.
-  it.todo('/~meta@1.0/build/node~apply@1.0&node=TEST&base=request:&request=base: (needs {as} in request position)')
+  // The HyperPATH form: `key~apply@1.0&…` is an `{as}` in request position, which hb_ao
+  // subresolves on the previous result (the build message) with the device set to apply@1.0.
+  it('/~meta@1.0/build/node~apply@1.0&node=TEST&base=request:&request=base: ({as} in request position)', async () => {
+    const ctx = context()
+    expect(await pathValue('/~meta@1.0/build/node~apply@1.0&node=TEST&base=request:&request=base:', ctx)).toBe('TEST')
+  })
 
   it('a signed message carrying its own request (apply_over_http_test, in process)', async () => {
     const ctx = context({ wallet: key1 })
