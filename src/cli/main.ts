@@ -30,7 +30,9 @@ const USAGE = `usage: ao <command> [options] FILE      (FILE may be - for standa
   ao sign --wallet JWK [--codec httpsig|ans104] FILE
   ao verify [--codec ans104] FILE              exit 0 verified, 1 not verified, 2 bad input
   ao serve [--port 8734] [--host 127.0.0.1] [--wallet JWK] [--store DIR] [--static DIR]
-                                               the node's HTTP API (and the built PWA with --static)`
+                                               the node's HTTP API (and the built PWA with --static)
+  ao snp verify --report FILE [--cert VCEK_OR_VLEK] [--at ISO-DATE]
+                                               an SEV-SNP report against AMD's roots: exit 0 verified, 1 not, 2 bad input`
 
 function readMessage(file: string | undefined): Message | Value[] {
   const v = parseTypedJson(readText(file))
@@ -171,6 +173,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { serveCommand } = await import('./serve.ts')
       return serveCommand(args)
+    }
+    case 'snp': {
+      const { snpCommand } = await import('./snp.ts')
+      return snpCommand(args)
     }
     case undefined: case 'help': case '--help': case '-h':
       writeOut(USAGE + '\n')
