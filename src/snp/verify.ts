@@ -6,7 +6,7 @@
  * against the report. Every check is reported with the reason it failed; the
  * verdict is that all passed.
  */
-import { bytesEqual, toB64Url } from '../core/bytes.ts'
+import { bytesEqual } from '../core/bytes.ts'
 import { checkedOnce, findIssuer, parseCert, validAt, verifyCertSignature, verifyP384, amdTrustStore, type SnpCert, type TrustStore } from './certs.ts'
 import { decodeTcb, parseReport, productOfCpuid, SIGNED_SIZE, type Product, type SnpReport } from './report.ts'
 
@@ -136,4 +136,4 @@ export async function verifyReport(input: SnpReport | Uint8Array | string, opts:
 }
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
-export { hex, toB64Url }
+export { hex }

@@ -5,10 +5,11 @@
  * answers (launch digest, measurement, nonce, trusted software); the `sev`
  * crate's launch-digest answers; a simulated machine under a TEST root.
  */
-import { fromB64, fromUtf8, toB64, toB64Url, utf8 } from '../../src/core/bytes.ts'
+import { fromUtf8, toB64, toB64Url, utf8 } from '../../src/core/bytes.ts'
 import { loadJwk } from '../../src/crypto/wallet.ts'
 import { commitMessage } from '../../src/codecs/commitments.ts'
 import { isMessage, emptyMessage, type Message, type Value } from '../../src/core/value.ts'
+import { messageId } from '../../src/core/id.ts'
 import { AMD_ROOTS_B64 } from '../../src/snp/amd-roots.ts'
 import { amdTrustStore, parseCert, pemToDer, verifyCertSignature, type SnpCert } from '../../src/snp/certs.ts'
 import { parseReport, reportToHyperbeamJson, reportBytesFromJson, decodeTcb, SIGNED_SIZE, SIG_R, SIG_S } from '../../src/snp/report.ts'
@@ -268,7 +269,7 @@ export const snpSuite: SuiteLoader = async (fx) => {
     deepEqual(reportBytesFromJson(eterm['report'] as string), reportBytesFromJson(hbText['admissible-report.json']!), 'same report')
   })
   add('HyperBEAM admissible-report: nonce = address ‖ ID(node-message) and debug off; its report was made over another nonce', async () => {
-    const nodeId = reportDataFor(eterm['address'] as string, (await import('../../src/core/id.ts')).messageId(eterm['node-message'] as Message))
+    const nodeId = reportDataFor(eterm['address'] as string, messageId(eterm['node-message'] as Message))
     equal(toB64Url(nodeId), eterm['nonce'], 'nonce')
     const v = await verifyEvidence(eterm, verifyingNode)
     const by = Object.fromEntries(v.checks.map((c) => [c.name, c.ok]))
@@ -324,7 +325,7 @@ export const snpSuite: SuiteLoader = async (fx) => {
     deepEqual(failed(v.checks), [], 'VCEK under the TEST root')
     equal(v.trust, 'TEST (simulated hardware)', 'trust')
     const amd = await verifyReport(vcekReport, { cert: sim.vcekDer, at: AT })
-    deepEqual(failed(amd.checks), ['chain', 'report-signature'].filter((n) => n !== 'report-signature'), 'under AMD: no chain')
+    deepEqual(failed(amd.checks), ['chain'], 'under AMD: the TEST intermediate is not an AMD one')
     ok(!amd.verified, 'not verified under AMD')
     const vlekReport = await sim.report(data, { vlek: true })
     const l = await verifyReport(vlekReport, { cert: sim.vlekDer, at: AT, trust: sim.trust })
@@ -352,7 +353,6 @@ export const snpSuite: SuiteLoader = async (fx) => {
     const replay = await verifyEvidence(signed, { ...opts, challenge: new Uint8Array(32).fill(4) })
     equal(replay.hyperbeam, 'nonce_mismatch', 'another challenge')
     deepEqual(failed(replay.checks), ['nonce'], 'only the nonce fails')
-    void fromB64
   })
   return { name: 'snp', cases }
 }
