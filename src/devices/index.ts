@@ -19,6 +19,7 @@ import { nameDevice } from './name.ts'
 import { localNameDevice } from './local-name.ts'
 import { lookupDevice } from './lookup.ts'
 import { cacheDevice } from './cache.ts'
+import { schedulerDevice } from './scheduler.ts'
 
 export class DeviceRegistry implements DeviceLookup {
   private readonly byName = new Map<string, Device>()
@@ -55,6 +56,7 @@ export const PRELOADED: Device[] = [
   localNameDevice,
   lookupDevice,
   cacheDevice,
+  schedulerDevice,
 ]
 
 export const preloadedDevices = (): DeviceRegistry => new DeviceRegistry(PRELOADED)

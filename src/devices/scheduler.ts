@@ -1,0 +1,481 @@
+/**
+ * scheduler@1.0 (spec §4.3; HyperBEAM dev_scheduler, _server, _cache, _formats):
+ * orders the messages of a process into slots and signs each order.
+ *
+ *   schedule  POST: schedule a message (a process message starts its schedule).
+ *             GET: the assignments from `from` (default 0) to `to` (default the
+ *             latest), at most 1000; `accept: application/aos-2` gives the
+ *             legacy JSON page, anything else the `type: schedule` message.
+ *   slot      the current slot of a process: `{process, current, …}`.
+ *   status    this scheduler: its address and the processes it schedules.
+ *   next      (for process@1.0) the assignment after the base's `at-slot`.
+ *   Every other exported key goes to `schedule`; `set` and `keys` are message@1.0's.
+ *
+ * POST rules:
+ *   - the message to schedule is the request's `subject` key (`self`: the request
+ *     itself), else its `body`, else the request;
+ *   - process ID: the message's own signed ID when `type: Process`, else its
+ *     `target`, else (find_target_id) request `target`, the request's ID if it is
+ *     a process, the base's `process`, the base's ID if it is a process;
+ *   - only the committed keys are kept, and the message must carry at least one
+ *     signature and every commitment must verify (400 `Message is not valid.`);
+ *   - the node schedules only if its wallet address is in the process's
+ *     `scheduler` (or `scheduler-location`) list: a list, or text with
+ *     comma-separated addresses. Otherwise 404: this node does not know where
+ *     the process's scheduler is (HyperBEAM looks up a `scheduler-location`
+ *     record on Arweave and redirects; there is no gateway here).
+ *
+ * Assignments: slots from 0; `hash-chain` = b64url(sha256(prevRaw ‖ id)) where id is
+ * the 43-character text of the message's signed ID and prevRaw the previous link's
+ * 32 raw bytes (empty for slot 0). After a restart the chain continues from the
+ * newest stored assignment, decoded to raw bytes. (HyperBEAM reloads the stored
+ * text form and concatenates that instead — a bug we do not copy: a chain then
+ * depends on whether its scheduler restarted.) The assignment is committed by the
+ * node wallet (httpsig@1.0), written under its ID and linked at
+ * `assignments/<pid>/<slot>`; the scheduled message is written under its ID.
+ * No Arweave here: `block-height` 0, `block-hash` 43 × `A` (32 zero bytes),
+ * `block-timestamp` 0. `/slot` gives them unswapped (HyperBEAM swaps height and hash
+ * there, spec §3.10 #6).
+ *
+ * Assignments of one process are made one at a time (a promise chain per process
+ * and store); different processes are independent.
+ */
+import { emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
+import { error, notFound, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
+import { directGet } from '../core/resolver.ts'
+import { isIdShaped } from '../core/keys.ts'
+import { messageId } from '../core/id.ts'
+import { fromB64, toB64Url, utf8, concatBytes } from '../core/bytes.ts'
+import { sha256 } from '../crypto/hash.ts'
+import { commitMessage, verifyMessage } from '../codecs/commitments.ts'
+import { toTabm } from '../codecs/structured.ts'
+import { commitmentsOf } from '../codecs/httpsig/commitment.ts'
+import { committedKeysOf, committersOf } from './meta.ts'
+import { BadInput, StoreFailed } from '../core/errors.ts'
+import type { Store } from '../store/store.ts'
+
+export const SCHEDULER = 'scheduler@1.0'
+/** At most this many assignments in one GET /schedule answer. */
+export const MAX_ASSIGNMENT_QUERY_LEN = 1000
+export const ZERO_HASH = toB64Url(new Uint8Array(32))
+
+export const text = (v: Value | undefined): string | undefined =>
+  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+
+export function copy(m: Message): Message {
+  const out = emptyMessage()
+  for (const k of Object.keys(m)) out[k] = m[k]!
+  return out
+}
+
+/** hb_util:int: an integer from an integer or its decimal text; undefined otherwise. */
+export function toInt(v: Value | undefined): bigint | undefined {
+  if (typeof v === 'bigint') return v
+  const t = text(v)
+  if (t !== undefined && /^-?\d+$/.test(t.trim())) return BigInt(t.trim())
+  return undefined
+}
+
+/** hb_message:with_only_committed: the committed keys and the commitments; an uncommitted message as is. */
+export function withOnlyCommitted(m: Message): Message {
+  if (Object.keys(commitmentsOf(m)).length === 0) return m
+  const keys = committedKeysOf(m)
+  const out = emptyMessage()
+  for (const k of keys) if (k in m) out[k] = m[k]!
+  out['commitments'] = m['commitments']!
+  return out
+}
+
+/** hb_message:uncommitted: the message without its commitments. */
+export function uncommitted(m: Message): Message {
+  if (!('commitments' in m)) return m
+  const out = copy(m)
+  delete out['commitments']
+  return out
+}
+
+/** dev_scheduler:parse_schedulers: a list, or comma-separated text (quotes dropped). */
+export function parseSchedulers(v: Value | undefined): string[] {
+  if (v === undefined) return []
+  if (Array.isArray(v)) return v.map((x) => text(x) ?? '').filter((s) => s !== '')
+  if (isMessage(v)) return Object.values(v).map((x) => text(x) ?? '').filter((s) => s !== '')
+  const t = text(v)
+  if (t === undefined) return []
+  return t.replace(/"/g, '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+}
+
+/** A process ID or target, without a `?hint` or `&…` suffix. */
+export function withoutHint(target: string): string {
+  if (isIdShaped(target)) return target
+  const first = target.split(/[?&]/)[0]!
+  if (isIdShaped(first)) return first
+  throw new BadInput(`invalid operation target ${JSON.stringify(target.slice(0, 100))}`)
+}
+
+const isProcess = (m: Message): boolean => text(directGet(m, 'type')) === 'Process'
+
+// ---------------------------------------------------------------- assignments in the store
+
+export const assignmentPath = (pid: string, slot: bigint | number): string => `assignments/${pid}/${slot}`
+
+/** dev_scheduler_cache:read */
+export async function readAssignment(store: Store, pid: string, slot: bigint | number): Promise<Message | undefined> {
+  const v = await store.read(assignmentPath(pid, slot))
+  return isMessage(v) ? v : undefined
+}
+
+/** The slots stored for a process, ascending. */
+export async function storedSlots(store: Store, pid: string): Promise<bigint[]> {
+  return (await store.list(`assignments/${pid}`)).filter((s) => /^\d+$/.test(s)).map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+/** dev_scheduler_cache:latest: the newest slot and its hash chain (raw). */
+async function latest(store: Store, pid: string): Promise<{ slot: bigint; chain: Uint8Array } | undefined> {
+  const slots = await storedSlots(store, pid)
+  if (slots.length === 0) return undefined
+  const slot = slots[slots.length - 1]!
+  const a = await readAssignment(store, pid, slot)
+  const hc = a ? text(directGet(a, 'hash-chain')) : undefined
+  if (hc === undefined) throw new StoreFailed(`assignment ${slot} of ${pid} has no hash-chain`)
+  return { slot, chain: fromB64(hc) }
+}
+
+/** dev_scheduler_server:next_hashchain */
+export function nextHashChain(prev: Uint8Array, msg: Message): Uint8Array {
+  return sha256(concatBytes(prev, utf8(messageId(msg, 'signed'))))
+}
+
+// ---------------------------------------------------------------- scheduling servers
+
+interface Server {
+  pid: string
+  current: bigint
+  chain: Uint8Array
+  /** The end of the chain of pending assignments. */
+  tail: Promise<unknown>
+}
+
+const servers = new WeakMap<Store, Map<string, Promise<Server>>>()
+
+function serversOf(store: Store): Map<string, Promise<Server>> {
+  let m = servers.get(store)
+  if (!m) { m = new Map(); servers.set(store, m) }
+  return m
+}
+
+function needStore(ctx: ResolveContext): Store {
+  if (!ctx.store) throw new StoreFailed('scheduler@1.0 needs a store')
+  return ctx.store
+}
+
+/** The local server of a process, started (continuing from the store) if needed. */
+function startServer(store: Store, pid: string): Promise<Server> {
+  const all = serversOf(store)
+  let s = all.get(pid)
+  if (!s) {
+    s = latest(store, pid).then((l) => ({ pid, current: l ? l.slot : -1n, chain: l ? l.chain : new Uint8Array(0), tail: Promise.resolve() }))
+    s.catch(() => all.delete(pid))
+    all.set(pid, s)
+  }
+  return s
+}
+
+/** Assign the next slot to a message (only committed keys). Serialized per process. */
+function assign(server: Server, msg: Message, ctx: ResolveContext): Promise<Message> {
+  const run = async (): Promise<Message> => {
+    const store = needStore(ctx)
+    const chain = nextHashChain(server.chain, msg)
+    const slot = server.current + 1n
+    const path = text(directGet(msg, 'path'))
+    const assignment = message({
+      path: path === undefined || path === '' ? 'compute' : path,
+      'data-protocol': 'ao',
+      variant: 'ao.N.1',
+      process: server.pid,
+      epoch: '0',
+      slot,
+      'block-height': 0n,
+      'block-hash': ZERO_HASH,
+      'block-timestamp': 0n,
+      timestamp: BigInt(Date.now()),
+      'hash-chain': toB64Url(chain),
+      body: msg,
+    })
+    if (!ctx.wallet) throw new StoreFailed('scheduler@1.0 needs the node wallet to sign assignments')
+    const signed = await commitMessage(assignment, { wallet: ctx.wallet })
+    const id = messageId(signed, 'signed')
+    await store.write(messageId(msg, 'signed'), msg)
+    await store.write(id, signed)
+    await store.link(assignmentPath(server.pid, slot), id)
+    server.current = slot
+    server.chain = chain
+    return signed
+  }
+  const p = server.tail.then(run, run)
+  server.tail = p.catch(() => undefined)
+  return p
+}
+
+// ---------------------------------------------------------------- finding things
+
+async function get(m: Message, key: string, ctx: ResolveContext): Promise<Value | undefined> {
+  const o = await ctx.resolve(m, message({ path: key }), { hashpath: 'ignore', cacheControl: ['no-cache', 'no-store'] }).catch(() => undefined)
+  return o && o.status === 'ok' ? (o.value as Value) : undefined
+}
+
+/** find_target_id */
+export async function findTargetId(base: Message, req: Message, ctx: ResolveContext): Promise<string> {
+  const target = text(directGet(req, 'target'))
+  if (target !== undefined) return withoutHint(target)
+  if (isProcess(req)) return messageId(req, 'signed')
+  const proc = await get(base, 'process', ctx)
+  if (isMessage(proc)) return messageId(proc, 'signed')
+  if (isProcess(base)) return messageId(base, 'signed')
+  return messageId(req, 'signed')
+}
+
+/** find_message_to_schedule */
+function findMessageToSchedule(req: Message): Value | undefined {
+  const subject = text(directGet(req, 'subject'))
+  if (subject === 'self') return req
+  if (subject === undefined) return directGet(req, 'body') ?? req
+  return directGet(req, subject)
+}
+
+/** find_process_message: the base's `process`, the scheduled message, the base, or the store. */
+async function findProcessMessage(pid: string, base: Message, toSched: Message | undefined, ctx: ResolveContext): Promise<Message | undefined> {
+  const p = directGet(base, 'process')
+  if (isMessage(p)) return p
+  if (toSched && messageId(toSched, 'signed') === pid) return toSched
+  if (messageId(base, 'signed') === pid) return base
+  const stored = ctx.store ? await ctx.store.read(pid) : undefined
+  return isMessage(stored) ? stored : undefined
+}
+
+type Found = { kind: 'local'; server: Server } | { kind: 'error'; outcome: Outcome }
+
+/** find_server: local when this node's wallet is one of the process's schedulers. */
+async function findServer(pid: string, base: Message, toSched: Message | undefined, ctx: ResolveContext): Promise<Found> {
+  const store = needStore(ctx)
+  const running = serversOf(store).get(pid)
+  if (running) return { kind: 'local', server: await running }
+  const proc = await findProcessMessage(pid, base, toSched, ctx)
+  if (!proc) return { kind: 'error', outcome: notFound(message({ status: 404n, body: `Process ${pid} is not available on this node.` })) }
+  const loc = directGet(proc, 'scheduler') ?? directGet(proc, 'scheduler-location') ?? (toSched ? directGet(toSched, 'scheduler-location') : undefined)
+  if (loc === undefined) return { kind: 'error', outcome: error(message({ status: 400n, body: 'No scheduler information provided.' })) }
+  const addresses = parseSchedulers(loc)
+  if (ctx.wallet && addresses.includes(ctx.wallet.address)) {
+    if ((await store.read(pid)) === undefined) await store.write(pid, proc)
+    return { kind: 'local', server: await startServer(store, pid) }
+  }
+  return {
+    kind: 'error',
+    outcome: notFound(message({
+      status: 404n,
+      body: `This node is not a scheduler of process ${pid}, and knows no location for its schedulers (${addresses.join(', ')}).`,
+    })),
+  }
+}
+
+// ---------------------------------------------------------------- POST /schedule
+
+async function postSchedule(base: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const toSchedV = findMessageToSchedule(req)
+  if (!isMessage(toSchedV)) return error(message({ status: 400n, body: 'Message invalid: there is no message to schedule.' }))
+  const toSched = toSchedV
+  let pid: string
+  if (isProcess(toSched)) pid = messageId(toSched, 'signed')
+  else {
+    const target = text(directGet(toSched, 'target'))
+    pid = target !== undefined ? withoutHint(target) : await findTargetId(base, req, ctx)
+  }
+  const only = withOnlyCommitted(toSched)
+  const found = await findServer(pid, base, toSched, ctx)
+  if (found.kind === 'error') return found.outcome
+  const comms = Object.keys(commitmentsOf(only))
+  let verified = comms.length > 0 && committersOf(only).length > 0
+  if (verified && ctx.node['verify_assignments'] !== false) verified = (await verifyMessage(only)).verified
+  if (!verified) {
+    return error(message({ status: 400n, body: 'Message is not valid.', reason: 'Given message is invalid: it must be signed, and its commitments must verify.' }))
+  }
+  return ok(await assign(found.server, only, ctx))
+}
+
+// ---------------------------------------------------------------- GET /schedule
+
+async function localAssignments(store: Store, pid: string, from: bigint, to: bigint | undefined): Promise<{ list: Message[]; more: boolean }> {
+  let requested = to
+  if (requested === undefined) {
+    const l = await latest(store, pid)
+    if (!l) return { list: [], more: false }
+    requested = l.slot
+  }
+  const computedTo = requested - from > BigInt(MAX_ASSIGNMENT_QUERY_LEN) ? from + BigInt(MAX_ASSIGNMENT_QUERY_LEN) : requested
+  const list: Message[] = []
+  for (let s = from; s <= computedTo; s++) {
+    const a = await readAssignment(store, pid, s)
+    if (!a) break
+    list.push(a)
+  }
+  return { list, more: computedTo < requested }
+}
+
+/** assignments_to_bundle: the `application/http` schedule. */
+export function assignmentsToBundle(pid: string, list: Message[], more: boolean): Message {
+  const assignments = emptyMessage()
+  for (const a of list) assignments[String(toInt(directGet(a, 'slot')) ?? 0n)] = a
+  return message({
+    type: 'schedule',
+    process: pid,
+    continues: more,
+    timestamp: BigInt(Date.now()),
+    'block-height': 0n,
+    'block-hash': ZERO_HASH,
+    assignments,
+  })
+}
+
+const headerCase = (k: string): string => k.split('-').map((w) => (w === '' ? w : w[0]!.toUpperCase() + w.slice(1))).join('-')
+
+/** dev_json_iface:message_to_json_struct (the parts a legacy client reads). */
+export function messageToJsonStruct(m: Message): Record<string, unknown> {
+  const noPriv = copy(m)
+  for (const k of Object.keys(noPriv)) if (k.toLowerCase().startsWith('priv')) delete noPriv[k]
+  const t = toTabm(noPriv, { linkify: 'discard' }) as unknown as Message
+  const signers = committersOf(m)
+  const owner = signers[0] ?? ''
+  const s = (k: string): string => text(t[k]) ?? ''
+  const tags: Array<{ name: string; value: string }> = []
+  const skip = new Set(['id', 'anchor', 'owner', 'data', 'target', 'signature', 'commitments'])
+  for (const k of Object.keys(t).sort()) {
+    if (skip.has(k)) continue
+    const v = text(t[k])
+    if (v !== undefined) tags.push({ name: headerCase(k), value: v })
+  }
+  const from = text(t['from-process']) ?? owner
+  return {
+    Anchor: s('anchor'),
+    Data: s('data'),
+    From: from,
+    Id: messageId(m, 'signed'),
+    Owner: owner,
+    Signature: s('signature'),
+    Tags: tags,
+    Target: s('target'),
+  }
+}
+
+/** assignments_to_aos2: the legacy JSON page. */
+export function assignmentsToAos2(pid: string, list: Message[], more: boolean): Message {
+  const edges = list.map((a) => {
+    const body = directGet(a, 'body')
+    const rest = copy(a)
+    delete rest['body']
+    return {
+      cursor: Number(toInt(directGet(a, 'slot')) ?? 0n),
+      node: { assignment: messageToJsonStruct(rest), message: isMessage(body) ? messageToJsonStruct(body) : null },
+    }
+  })
+  const body = {
+    edges,
+    page_info: { 'block-hash': ZERO_HASH, 'block-height': '0', has_next_page: more, process: pid, timestamp: String(Date.now()) },
+  }
+  return message({ 'content-type': 'application/json', body: JSON.stringify(body) })
+}
+
+async function getSchedule(base: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const store = needStore(ctx)
+  const pid = await findTargetId(base, req, ctx)
+  const fromV = directGet(req, 'from')
+  let from = fromV === undefined ? 0n : toInt(fromV)
+  if (from === undefined) return error(message({ status: 400n, body: '`from` must be an integer.' }))
+  if (from < 0n) from = 0n
+  const toV = directGet(req, 'to')
+  const to = toV === undefined ? undefined : toInt(toV)
+  if (toV !== undefined && to === undefined) return error(message({ status: 400n, body: '`to` must be an integer.' }))
+  const format = decodeURIComponent(text(directGet(req, 'accept')) ?? 'application/http')
+  const found = await findServer(pid, base, undefined, ctx)
+  // A node that holds assignments of a process serves them, scheduler or not.
+  if (found.kind === 'error' && (await storedSlots(store, pid)).length === 0) return found.outcome
+  const { list, more } = await localAssignments(store, pid, from, to)
+  return ok(format.split(',').map((s) => s.split(';')[0]!.trim()).includes('application/aos-2')
+    ? assignmentsToAos2(pid, list, more)
+    : assignmentsToBundle(pid, list, more))
+}
+
+// ---------------------------------------------------------------- the device
+
+async function schedule(base: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const method = (text(directGet(req, 'method')) ?? 'GET').toUpperCase()
+  if (method === 'POST') return postSchedule(base, req, ctx)
+  return getSchedule(base, req, ctx)
+}
+
+/** The slot of a process this node schedules. */
+async function slot(base: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const pid = await findTargetId(base, req, ctx)
+  const found = await findServer(pid, base, undefined, ctx)
+  if (found.kind === 'error') return found.outcome
+  await found.server.tail
+  return ok(message({
+    process: pid,
+    current: found.server.current,
+    timestamp: BigInt(Date.now()),
+    'block-height': 0n,
+    'block-hash': ZERO_HASH,
+    'cache-control': 'no-store',
+    addresses: ctx.wallet ? [ctx.wallet.address] : [],
+  }))
+}
+
+async function status(_base: Message, _req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const processes = ctx.store ? [...serversOf(ctx.store).keys()].sort() : []
+  return ok(message({ address: ctx.wallet?.address ?? '', processes, 'cache-control': 'no-store' }))
+}
+
+/** The process ID of a process state (dev_process:process_id): the signed ID of its `process`. */
+export function processIdOf(state: Message): string {
+  const p = directGet(state, 'process')
+  return messageId(isMessage(p) ? p : state, 'signed')
+}
+
+/**
+ * next: the assignment for `at-slot + 1`, from the assignments cached in
+ * `priv/scheduler@1.0/assignments`, else the store. `{body: assignment, state}`.
+ */
+async function next(base: Message, _req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const store = needStore(ctx)
+  const last = toInt(directGet(base, 'at-slot'))
+  if (last === undefined) return error(message({ status: 400n, body: 'next needs an integer `at-slot` in the base.' }))
+  const pid = processIdOf(base)
+  const priv = isMessage(base['priv']) ? base['priv'] : undefined
+  const cached = priv && isMessage(priv[SCHEDULER]) && Array.isArray(priv[SCHEDULER]['assignments']) ? priv[SCHEDULER]['assignments'] as Value[] : []
+  let list = cached.filter(isMessage).filter((a) => (toInt(directGet(a, 'slot')) ?? -1n) > last)
+  if (list.length === 0) {
+    const a = await readAssignment(store, pid, last + 1n)
+    if (a) list = [a]
+  }
+  if (list.length === 0) return error(message({ status: 404n, reason: 'Requested slot not yet available in schedule.' }))
+  const [first, ...rest] = list as [Message, ...Message[]]
+  const got = toInt(directGet(first, 'slot'))
+  if (got === undefined) return error(message({ status: 500n, reason: 'Unprocessable slot value received in assignment.' }))
+  if (got !== last + 1n) {
+    return error(message({ status: 404n, reason: 'Received assignment slot does not match expected slot.', 'unexpected-slot': got, 'expected-slot': last + 1n }))
+  }
+  const state = copy(base)
+  const newPriv = priv ? copy(priv) : emptyMessage()
+  newPriv[SCHEDULER] = message({ assignments: rest })
+  state['priv'] = newPriv
+  return ok(message({ body: first, state }))
+}
+
+export const schedulerDevice: Device = {
+  name: SCHEDULER,
+  info: () => ({
+    // HyperBEAM also exports location, init and checkpoint (Arweave records; not here).
+    exports: ['status', 'next', 'schedule', 'slot'],
+    excludes: ['set', 'keys'],
+    default: (_key, base, req, ctx) => schedule(base, req, ctx),
+  }),
+  keys: { schedule, slot, status, next },
+}
