@@ -1,52 +1,86 @@
 /**
  * A filesystem Store (Node only; HyperBEAM's hb_store_fs in spirit): each
- * path is a file under the root, one directory level per path segment.
+ * path is one file under the root, one directory level per path segment.
  *
- *   <root>/<seg>/…/<seg>.v   a value, as typed JSON (exact types kept)
- *   <root>/<seg>/…/<seg>.l   a link: the target path, as text
+ *   <root>/<seg>/…/<seg>.e   the entry at a path: a value or a link
  *   <root>/<seg>/…/<seg>/    the group below a path
  *
- * Segments are percent-encoded (anything but [A-Za-z0-9_-@~+=]), so no
- * segment can be `.`/`..`, hold a separator, or end in `.v`/`.l`. Writes go
- * to a temporary file that is renamed into place: a crash leaves the old
- * value or the new one, never half of one.
+ * An entry is one file (src/store/encoding.ts): header, exact value encoding
+ * (or link target), checksum. A value and a link at the same path can never
+ * both exist, and a write replaces whichever was there in one rename.
+ *
+ * Crash safety: a write goes to a fresh temporary file in the same directory,
+ * which is fsynced, then renamed over the entry, then the directory is
+ * fsynced (options.durable, default true). A crash leaves the old entry or the
+ * new one; a torn or altered file (a disk that lied, a copy cut short) fails
+ * its checksum and reads as StoreCorrupt, never as a value. Leftover
+ * temporary files are invisible to read and list.
+ *
+ * Segments are escaped so that every path maps to one file name on any
+ * filesystem: bytes outside [a-z0-9_-@~+=] are %XX, and an upper-case letter
+ * X is written `^x` (IDs are base64url, and case-insensitive filesystems such
+ * as macOS's default would otherwise merge two IDs). No segment can then be
+ * `.`/`..`, hold a separator, or end in `.e`/`.tmp`.
+ *
+ * Errors: ENOSPC/EDQUOT are StoreQuotaExceeded, other I/O failures StoreFailed.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Store, Stored } from './store.ts'
-import { parseTypedJson, stringifyTyped } from '../core/typed-json.ts'
-import type { Value } from '../core/value.ts'
 import { InvalidPath, StoreFailed } from '../core/errors.ts'
+import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry } from './encoding.ts'
 
 const MAX_LINK_HOPS = 32
+const SAFE = /^[a-z0-9_\-@~+=]$/
+const UPPER = /^[A-Z]$/
+const ENTRY = '.e'
+const TMP = '.tmp'
 
-const SAFE = /^[A-Za-z0-9_\-@~+=]$/
-
-function encodeSegment(s: string): string {
+export function encodeSegment(s: string): string {
   let out = ''
   for (const ch of s) {
     if (SAFE.test(ch)) { out += ch; continue }
+    if (UPPER.test(ch)) { out += '^' + ch.toLowerCase(); continue }
     for (const b of new TextEncoder().encode(ch)) out += '%' + b.toString(16).toUpperCase().padStart(2, '0')
   }
   return out
 }
 
-const decodeSegment = (s: string): string => decodeURIComponent(s)
+export function decodeSegment(s: string): string {
+  return decodeURIComponent(s.replace(/\^([a-z])/g, (_, c: string) => c.toUpperCase()))
+}
 
 const segments = (path: string): string[] => path.split('/').filter((s) => s !== '')
 
+/** The typed error for a failed filesystem call. */
+export function fsError(e: unknown, what: string): StoreFailed {
+  if (e instanceof StoreFailed) return e
+  const code = (e as NodeJS.ErrnoException | null)?.code
+  const detail = code ?? (e as Error | null)?.message ?? String(e)
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new StoreQuotaExceeded(`${what}: out of space (${code})`)
+  return new StoreFailed(`${what}: ${detail}`)
+}
+
+export interface FsStoreOptions {
+  /** fsync each entry and its directory before a write resolves (default true). */
+  durable?: boolean
+}
+
 export class FsStore implements Store {
   readonly name: string
-  constructor(readonly root: string) {
+  private readonly durable: boolean
+
+  constructor(readonly root: string, opts: FsStoreOptions = {}) {
     this.name = `fs:${root}`
+    this.durable = opts.durable ?? true
   }
 
-  private file(path: string, kind: 'v' | 'l'): string {
+  private file(path: string): string {
     const segs = segments(path)
     if (segs.length === 0) throw new InvalidPath('a store path needs at least one segment')
     const enc = segs.map(encodeSegment)
-    enc[enc.length - 1] += '.' + kind
+    enc[enc.length - 1] += ENTRY
     return join(this.root, ...enc)
   }
 
@@ -54,57 +88,65 @@ export class FsStore implements Store {
     return join(this.root, ...segments(path).map(encodeSegment))
   }
 
-  private async readText(file: string): Promise<string | undefined> {
+  private async readEntry(path: string): Promise<Entry | undefined> {
+    const file = this.file(path)
+    let bytes: Uint8Array
     try {
-      return await readFile(file, 'utf8')
+      bytes = await readFile(file)
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-      throw new StoreFailed(`cannot read ${file}: ${code ?? (e as Error).message}`)
+      throw fsError(e, `cannot read ${path}`)
     }
+    return decodeEntry(bytes, `${this.name} ${segments(path).join('/')}`)
   }
 
-  private async atomicWrite(file: string, data: string): Promise<void> {
-    const dir = file.slice(0, file.lastIndexOf('/'))
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`
+  private async writeEntry(path: string, entry: Entry): Promise<void> {
+    const file = this.file(path)
+    const bytes = encodeEntry(entry)
+    const dir = dirname(file)
+    const tmp = `${file}.${randomBytes(6).toString('hex')}${TMP}`
     try {
       await mkdir(dir, { recursive: true })
-      await writeFile(tmp, data)
+      const fh = await open(tmp, 'wx')
+      try {
+        await fh.writeFile(bytes)
+        if (this.durable) await fh.sync()
+      } finally {
+        await fh.close()
+      }
       await rename(tmp, file)
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => {})
-      const code = (e as NodeJS.ErrnoException).code
-      throw new StoreFailed(`cannot write ${file}: ${code ?? (e as Error).message}`)
+      throw fsError(e, `cannot write ${path}`)
     }
+    if (this.durable) await syncDir(dir)
   }
 
-  /** Follow links from `path` to the path that holds a value. */
-  private async resolvePath(path: string): Promise<string> {
+  /** Follow links from `path` to the entry that holds a value (or to nothing). */
+  private async resolve(path: string): Promise<Entry | undefined> {
     let p = segments(path).join('/')
     for (let i = 0; i < MAX_LINK_HOPS; i++) {
-      const target = await this.readText(this.file(p, 'l'))
-      if (target === undefined) return p
-      p = segments(target).join('/')
+      const e = await this.readEntry(p)
+      if (e === undefined || e.kind === 'value') return e
+      p = segments(e.target).join('/')
     }
     throw new InvalidPath(`link chain too long at ${path}`)
   }
 
   async read(path: string): Promise<Stored | undefined> {
-    const p = await this.resolvePath(path)
-    const data = await this.readText(this.file(p, 'v'))
-    if (data === undefined) return undefined
-    const v = parseTypedJson(data)
-    return v as Stored
+    const e = await this.resolve(path)
+    return e?.kind === 'value' ? e.value : undefined
   }
 
   async write(path: string, value: Stored): Promise<void> {
-    await this.atomicWrite(this.file(path, 'v'), stringifyTyped(value as Value))
-    await rm(this.file(path, 'l'), { force: true })
+    await this.writeEntry(path, { kind: 'value', value })
   }
 
   async link(path: string, target: string): Promise<void> {
-    await this.atomicWrite(this.file(path, 'l'), segments(target).join('/'))
-    await rm(this.file(path, 'v'), { force: true })
+    const t = segments(target).join('/')
+    if (t === '') throw new InvalidPath('a link needs a target path')
+    await this.writeEntry(path, { kind: 'link', target: t })
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -114,14 +156,49 @@ export class FsStore implements Store {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'ENOTDIR') return []
-      throw new StoreFailed(`cannot list ${prefix}: ${code ?? (e as Error).message}`)
+      throw fsError(e, `cannot list ${prefix}`)
     }
     const out = new Set<string>()
     for (const n of names) {
-      if (n.endsWith('.tmp')) continue
-      const base = n.endsWith('.v') || n.endsWith('.l') ? n.slice(0, -2) : n
-      out.add(decodeSegment(base))
+      if (n.endsWith(TMP)) continue
+      out.add(decodeSegment(n.endsWith(ENTRY) ? n.slice(0, -ENTRY.length) : n))
     }
     return [...out].sort()
+  }
+
+  /** Remove temporary files that a crash left behind (they are never read; this only frees space). */
+  async sweep(): Promise<number> {
+    let removed = 0
+    const walk = async (dir: string): Promise<void> => {
+      let items
+      try {
+        items = await readdir(dir, { withFileTypes: true })
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+        throw fsError(e, `cannot sweep ${dir}`)
+      }
+      for (const it of items) {
+        const p = join(dir, it.name)
+        if (it.isDirectory()) await walk(p)
+        else if (it.name.endsWith(TMP)) { await rm(p, { force: true }); removed++ }
+      }
+    }
+    await walk(this.root)
+    return removed
+  }
+}
+
+/** fsync a directory so a rename in it is durable (not possible on every platform: best effort there). */
+async function syncDir(dir: string): Promise<void> {
+  let fh
+  try {
+    fh = await open(dir, 'r')
+    await fh.sync()
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EISDIR' || code === 'EPERM' || code === 'EINVAL' || code === 'EBADF') return
+    throw fsError(e, `cannot sync ${dir}`)
+  } finally {
+    await fh?.close()
   }
 }
