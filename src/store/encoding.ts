@@ -193,7 +193,13 @@ function read(r: Reader, depth: number): Value {
     }
     case T_FLOAT: return new Float(r.f64())
     case T_STR: return r.text()
-    case T_BIN: return r.bytes().slice()
+    case T_BIN: {
+      // A copy, and a plain Uint8Array even when the input is a Node Buffer.
+      const b = r.bytes()
+      const out = new Uint8Array(b.length)
+      out.set(b)
+      return out
+    }
     case T_ATOM: {
       const name = r.text()
       if (name === 'true' || name === 'false' || name === 'null') r.fail('atom true/false/null has its own tag')

@@ -16,15 +16,16 @@
  * its checksum and reads as StoreCorrupt, never as a value. Leftover
  * temporary files are invisible to read and list.
  *
- * Segments are escaped so that every path maps to one file name on any
- * filesystem: bytes outside [a-z0-9_-@~+=] are %XX, and an upper-case letter
- * X is written `^x` (IDs are base64url, and case-insensitive filesystems such
- * as macOS's default would otherwise merge two IDs). No segment can then be
- * `.`/`..`, hold a separator, or end in `.e`/`.tmp`.
+ * Segments are escaped so that every path maps to one file name: bytes
+ * outside [A-Za-z0-9_-@~+=] are %XX, so no segment can be `.`/`..`, hold a
+ * separator, or end in `.e`/`.tmp`. IDs are base64url, where case matters: a
+ * case-insensitive filesystem (macOS's default) would merge two IDs, so the
+ * first write checks the root and refuses one (StoreFailed) rather than mixing
+ * entries up.
  *
  * Errors: ENOSPC/EDQUOT are StoreQuotaExceeded, other I/O failures StoreFailed.
  */
-import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises'
+import { access, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Store, Stored } from './store.ts'
@@ -32,8 +33,7 @@ import { InvalidPath, StoreFailed } from '../core/errors.ts'
 import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry } from './encoding.ts'
 
 const MAX_LINK_HOPS = 32
-const SAFE = /^[a-z0-9_\-@~+=]$/
-const UPPER = /^[A-Z]$/
+const SAFE = /^[A-Za-z0-9_\-@~+=]$/
 const ENTRY = '.e'
 const TMP = '.tmp'
 
@@ -41,15 +41,12 @@ export function encodeSegment(s: string): string {
   let out = ''
   for (const ch of s) {
     if (SAFE.test(ch)) { out += ch; continue }
-    if (UPPER.test(ch)) { out += '^' + ch.toLowerCase(); continue }
     for (const b of new TextEncoder().encode(ch)) out += '%' + b.toString(16).toUpperCase().padStart(2, '0')
   }
   return out
 }
 
-export function decodeSegment(s: string): string {
-  return decodeURIComponent(s.replace(/\^([a-z])/g, (_, c: string) => c.toUpperCase()))
-}
+export const decodeSegment = (s: string): string => decodeURIComponent(s)
 
 const segments = (path: string): string[] => path.split('/').filter((s) => s !== '')
 
@@ -70,6 +67,7 @@ export interface FsStoreOptions {
 export class FsStore implements Store {
   readonly name: string
   private readonly durable: boolean
+  private rootChecked: Promise<void> | undefined
 
   constructor(readonly root: string, opts: FsStoreOptions = {}) {
     this.name = `fs:${root}`
@@ -101,7 +99,27 @@ export class FsStore implements Store {
     return decodeEntry(bytes, `${this.name} ${segments(path).join('/')}`)
   }
 
+  /** Create the root and refuse a case-insensitive filesystem (once per instance). */
+  private checkRoot(): Promise<void> {
+    this.rootChecked ??= (async () => {
+      const probe = join(this.root, `.ao-case-probe-${randomBytes(4).toString('hex')}-X`)
+      try {
+        await mkdir(this.root, { recursive: true })
+        await writeFile(probe, '')
+        const folded = await access(probe.slice(0, -1) + 'x').then(() => true, () => false)
+        if (folded) throw new StoreFailed(`${this.root} is on a case-insensitive filesystem, where IDs that differ in case would share a file`)
+      } catch (e) {
+        this.rootChecked = undefined
+        throw fsError(e, `cannot use ${this.root}`)
+      } finally {
+        await rm(probe, { force: true }).catch(() => {})
+      }
+    })()
+    return this.rootChecked
+  }
+
   private async writeEntry(path: string, entry: Entry): Promise<void> {
+    await this.checkRoot()
     const file = this.file(path)
     const bytes = encodeEntry(entry)
     const dir = dirname(file)

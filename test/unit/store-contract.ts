@@ -16,6 +16,7 @@ export function difference(a: unknown, b: unknown, at = '$'): string | null {
   }
   if (a instanceof Uint8Array) {
     const y = b as Uint8Array
+    if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(y)) return `${at}: ${a.constructor.name} vs ${y.constructor.name}`
     return a.length === y.length && a.every((x, i) => x === y[i]) ? null : `${at}: bytes differ`
   }
   if (a instanceof Float) return Object.is(a.value, (b as Float).value) ? null : `${at}: float ${a.value} vs ${(b as Float).value}`
