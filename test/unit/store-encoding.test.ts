@@ -1,0 +1,66 @@
+/** The exact value encoding: round trips, one encoding per value, strict decoding. */
+import { describe, it, expect } from 'vitest'
+import fc from 'fast-check'
+import { decodeValue, encodeValue, decodeEntry, encodeEntry } from '../../src/store/encoding.ts'
+import { Atom, Float, Link, message } from '../../src/core/value.ts'
+import { arbValue, exactValues, expectSame } from './store-contract.ts'
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+describe('value encoding', () => {
+  it('round-trips every kind of value exactly', () => {
+    for (const [, v] of exactValues()) expectSame(decodeValue(encodeValue(v)), v)
+    fc.assert(fc.property(arbValue, (v) => { expectSame(decodeValue(encodeValue(v)), v) }), { numRuns: 500 })
+  })
+
+  it('is canonical: insertion order does not matter, and re-encoding a decoded value gives the same bytes', () => {
+    const a = message([['b', 1n], ['a', [new Float(1), new Atom('x')]], ['é', 'u'], ['z', null]])
+    const b = message([['z', null], ['é', 'u'], ['a', [new Float(1), new Atom('x')]], ['b', 1n]])
+    expect(hex(encodeValue(a))).toBe(hex(encodeValue(b)))
+    fc.assert(fc.property(arbValue, (v) => {
+      const bytes = encodeValue(v)
+      expect(hex(encodeValue(decodeValue(bytes)))).toBe(hex(bytes))
+    }), { numRuns: 300 })
+  })
+
+  it('keeps apart what other encodings merge', () => {
+    const distinct = ['1', new Uint8Array([0x31]), 1n, new Float(1), new Atom('1'), new Link('1'), ['1'], message({ 1: '1' }),
+      new Float(0), new Float(-0), 0n, '', new Uint8Array(0), null, new Atom('null_')]
+    const seen = new Set(distinct.map((v) => hex(encodeValue(v))))
+    expect(seen.size).toBe(distinct.length)
+  })
+
+  it('has fixed bytes (the format is stable across versions of this code)', () => {
+    expect(hex(encodeValue(message({ a: 1n, b: [new Float(1.5), -256n], c: new Uint8Array([255]), d: new Atom('ok'), e: true }))))
+      .toBe('0b0501610301010162' + '0a02' + '053ff8000000000000' + '04020100' + '016307' + '01ff' + '0164' + '08026f6b' + '016502')
+  })
+
+  it('the decoder accepts only canonical bytes (typed StoreCorrupt otherwise)', () => {
+    const bad = [
+      '', '0c', '03', '0301', '030100', '0400', '06 02 61'.replace(/ /g, ''), '0602c328',
+      '0b02016201016101', // keys out of order
+      '0b02016101016101', // duplicate key
+      '0a0200', '00 00'.replace(/ /g, ''), '0a8000', '057ff8000000000001', '0804' + '74727565'.slice(0, 8),
+      '09016102786b', // link type other than link
+    ]
+    for (const h of bad) expect(() => decodeValue(Uint8Array.from(Buffer.from(h, 'hex'))), h).toThrow(expect.objectContaining({ name: 'StoreCorrupt' }))
+  })
+
+  it('refuses what has no exact encoding (lone surrogates), typed', () => {
+    expect(() => encodeValue('a\udc00')).toThrow(expect.objectContaining({ name: 'UnencodableValue' }))
+    expect(() => encodeValue(message({ ['\ud800']: 'k' }))).toThrow(expect.objectContaining({ name: 'UnencodableValue' }))
+    expect(() => encodeValue('🌍')).not.toThrow()
+  })
+
+  it('entries carry a checksum over their payload', () => {
+    const e = encodeEntry({ kind: 'link', target: 'a/b' })
+    expect(decodeEntry(e)).toEqual({ kind: 'link', target: 'a/b' })
+    const v = encodeEntry({ kind: 'value', value: message({ x: 1n }) })
+    expectSame((decodeEntry(v) as { value: unknown }).value, message({ x: 1n }))
+    for (let i = 0; i < v.length; i++) {
+      const b = v.slice()
+      b[i] = b[i]! ^ 0x80
+      expect(() => decodeEntry(b), `byte ${i}`).toThrow(expect.objectContaining({ name: 'StoreCorrupt' }))
+    }
+  })
+})
