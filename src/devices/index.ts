@@ -20,6 +20,11 @@ import { localNameDevice } from './local-name.ts'
 import { lookupDevice } from './lookup.ts'
 import { cacheDevice } from './cache.ts'
 import { schedulerDevice } from './scheduler.ts'
+import { processDevice } from './process.ts'
+import { stackDevice } from './stack.ts'
+import { multipassDevice } from './multipass.ts'
+import { patchDevice } from './patch.ts'
+import { dedupDevice } from './dedup.ts'
 
 export class DeviceRegistry implements DeviceLookup {
   private readonly byName = new Map<string, Device>()
@@ -57,6 +62,11 @@ export const PRELOADED: Device[] = [
   lookupDevice,
   cacheDevice,
   schedulerDevice,
+  processDevice,
+  stackDevice,
+  multipassDevice,
+  patchDevice,
+  dedupDevice,
 ]
 
 export const preloadedDevices = (): DeviceRegistry => new DeviceRegistry(PRELOADED)

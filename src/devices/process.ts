@@ -1,0 +1,338 @@
+/**
+ * process@1.0 (spec §4.2; HyperBEAM dev_process, dev_process_cache): an AO
+ * process. The process message names its component devices; the process
+ * orchestrates them by swapping its `device` (run_as):
+ *
+ *   `<key>-device`          scheduler (default scheduler@1.0), execution (default
+ *                           genesis-wasm@1.0, not on this node: name one), push
+ *                           (default push@1.0)
+ *   `input-prefix`          default `process`
+ *   `<key>-output-prefixes` set as `output-prefixes` while the device runs
+ *
+ * run_as(key): set those three keys on the state (with its `process` key, see
+ * ensure_process_key), resolve the request on it, and put the original `device`
+ * back if the answer still names the swapped-in device.
+ *
+ * ensure_process_key: a state carries the committed process message under
+ * `process` (the stored original when the state is the signed process itself),
+ * and no commitments of its own. The process ID is the signed ID of `process`.
+ *
+ * Keys:
+ *   compute   with `slot`: the state after that slot. Served from
+ *             `computed/<pid>/slot/<n>` when stored; else from the newest live
+ *             state at or below the slot, else the newest stored snapshot at or
+ *             below it (restored by the execution device's `normalize`), else
+ *             `init` (then `initialized: "true"`, `at-slot: -1`); then `next` on
+ *             the scheduler and the assignment on the execution device, slot by
+ *             slot, until the target. Without `slot`: the newest stored state, or
+ *             `now`. Errors carry `phase` (get-schedule | compute) and
+ *             `attempted-slot`.
+ *   now       compute at the scheduler's current slot (the newest stored
+ *             assignment when this node is not the scheduler).
+ *   slot, schedule   the scheduler device's.
+ *   snapshot  the execution device's `snapshot` (mode Map), with
+ *             `cache-control: [store]`.
+ *   push      the push device's.
+ *   Any other key: message@1.0 (a plain get on the state).
+ *
+ * Results: after each slot the state (with `snapshot` every
+ * `process_cache_frequency` slots, default 1) is written under its ID and
+ * linked at `computed/<pid>/slot/<n>` and `computed/<pid>/<result-id>`, where the
+ * result ID is the (unsigned) ID of the state returned to the caller, i.e.
+ * without `snapshot` (HyperBEAM's ID covers the snapshot too, and its cache hits
+ * then answer with a `snapshot` key that a fresh compute does not have). The
+ * stored state keeps only `priv/hashpath` of its private keys (VM state is
+ * rebuilt by `normalize`), so a restore continues the same hashpath chain.
+ * Writes are awaited before the slot counts as computed (HyperBEAM writes
+ * asynchronously by default): a result that was answered is never lost.
+ *
+ * Computes of one process (per store) run one at a time; different processes
+ * are independent.
+ */
+import { Atom, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
+import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
+import { directGet } from '../core/resolver.ts'
+import { messageId } from '../core/id.ts'
+import type { PathItem } from '../core/typed-json.ts'
+import type { Store } from '../store/store.ts'
+import { StoreFailed } from '../core/errors.ts'
+import { copy, processIdOf, storedSlots, text, toInt, uncommitted, withOnlyCommitted } from './scheduler.ts'
+import { setKeysPlain } from './stack.ts'
+
+export const PROCESS = 'process@1.0'
+const UNSET = new Atom('unset')
+/** Resolutions inside the process skip the hashpath-keyed result cache: results are stored by slot. */
+const INTERNAL: Partial<ResolveContext> = { cacheControl: ['no-cache', 'no-store'] }
+
+function defaultDevice(key: string): string {
+  if (key === 'scheduler') return 'scheduler@1.0'
+  if (key === 'push') return 'push@1.0'
+  return 'genesis-wasm@1.0'
+}
+
+function needStore(ctx: ResolveContext): Store {
+  if (!ctx.store) throw new StoreFailed('process@1.0 needs a store')
+  return ctx.store
+}
+
+/** ensure_process_key */
+export async function ensureProcessKey(msg: Message, ctx: ResolveContext): Promise<Message> {
+  if (isMessage(directGet(msg, 'process'))) return msg
+  let proc = msg
+  if (ctx.store) {
+    // The original, as stored: `{as}` may have changed the device of a signed process.
+    const stored = await ctx.store.read(messageId(msg, 'signed'))
+    if (isMessage(stored)) proc = stored
+  }
+  const out = copy(uncommitted(msg))
+  out['process'] = withOnlyCommitted(proc)
+  return out
+}
+
+/** run_as: resolve `req` with the process's `<key>-device` in place. */
+export async function runAs(key: string, state: Message, req: PathItem | string, ctx: ResolveContext, overrides: Partial<ResolveContext> = {}): Promise<Outcome> {
+  const baseDevice = directGet(state, 'device')
+  const devSet = text(directGet(state, `${key}-device`)) ?? defaultDevice(key)
+  const prepared = setKeysPlain(await ensureProcessKey(state, ctx), {
+    device: devSet,
+    'input-prefix': directGet(state, 'input-prefix') ?? 'process',
+    'output-prefixes': directGet(state, `${key}-output-prefixes`),
+  })
+  const o = await ctx.resolve(prepared, req, { ...INTERNAL, ...overrides })
+  if (o.status === 'ok' && isMessage(o.value) && text(directGet(o.value, 'device')) === devSet) {
+    return ok(setKeysPlain(o.value, { device: baseDevice ?? UNSET }))
+  }
+  return o
+}
+
+// ---------------------------------------------------------------- the results cache
+
+export const resultPath = (pid: string, ref: bigint | number | string): string =>
+  typeof ref === 'string' ? `computed/${pid}/${ref}` : `computed/${pid}/slot/${ref}`
+
+/** What callers see of a stored result: without its `snapshot`. */
+function served(m: Message): Message {
+  if (!('snapshot' in m)) return m
+  const out = copy(m)
+  delete out['snapshot']
+  return out
+}
+
+/** The stored form of a state: private keys reduced to the hashpath. */
+function storable(m: Message): Message {
+  const out = copy(m)
+  const priv = m['priv']
+  delete out['priv']
+  if (isMessage(priv) && priv['hashpath'] !== undefined) out['priv'] = message({ hashpath: priv['hashpath'] })
+  return out
+}
+
+/** dev_process_cache:read */
+export async function readResult(store: Store, pid: string, slot: bigint): Promise<Message | undefined> {
+  const v = await store.read(resultPath(pid, slot))
+  return isMessage(v) ? v : undefined
+}
+
+/** dev_process_cache:latest: the newest stored slot (≤ limit), optionally one with a snapshot. */
+export async function latestResult(store: Store, pid: string, opts: { limit?: bigint; snapshot?: boolean } = {}): Promise<{ slot: bigint; msg: Message } | undefined> {
+  const slots = (await store.list(`computed/${pid}/slot`)).filter((s) => /^\d+$/.test(s)).map(BigInt)
+    .filter((s) => opts.limit === undefined || s <= opts.limit).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
+  for (const slot of slots) {
+    const msg = await readResult(store, pid, slot)
+    if (!msg) continue
+    if (opts.snapshot && !('snapshot' in msg)) continue
+    return { slot, msg }
+  }
+  return undefined
+}
+
+/** dev_process_cache:write — the message under its ID, then the two links. */
+async function writeResult(store: Store, pid: string, slot: bigint, result: Message, withSnapshot: Message): Promise<string> {
+  const id = messageId(result)
+  const stored = storable(withSnapshot)
+  await store.write(id, stored)
+  await store.link(resultPath(pid, slot), id)
+  await store.link(resultPath(pid, id), id)
+  return id
+}
+
+// ---------------------------------------------------------------- live states and locks
+
+interface ProcessSlot { live?: Message; tail: Promise<unknown> }
+const processes = new WeakMap<Store, Map<string, ProcessSlot>>()
+
+function slotOf(store: Store, pid: string): ProcessSlot {
+  let m = processes.get(store)
+  if (!m) { m = new Map(); processes.set(store, m) }
+  let s = m.get(pid)
+  if (!s) { s = { tail: Promise.resolve() }; m.set(pid, s) }
+  return s
+}
+
+/** Run `f` after every earlier compute of the same process (per store). */
+function serialized<T>(store: Store, pid: string, f: () => Promise<T>): Promise<T> {
+  const s = slotOf(store, pid)
+  const p = s.tail.then(f, f)
+  s.tail = p.catch(() => undefined)
+  return p
+}
+
+/** Forget the in-memory states of a store's processes (what a restart does). */
+export function dropLiveStates(store: Store): void {
+  processes.delete(store)
+}
+
+// ---------------------------------------------------------------- compute
+
+const asProcess = (m: Message): Message => setKeysPlain(m, { device: PROCESS })
+
+async function init(base: Message, ctx: ResolveContext): Promise<Outcome> {
+  const o = await runAs('execution', base, message({ path: 'init' }), ctx)
+  if (o.status !== 'ok' || !isMessage(o.value)) return o
+  return ok(setKeysPlain(o.value, { initialized: 'true', 'at-slot': -1n }))
+}
+
+/** ensure_loaded: a live state for the process, at or below the target slot. */
+async function ensureLoaded(base: Message, pid: string, target: bigint, ctx: ResolveContext): Promise<Outcome> {
+  if (text(directGet(base, 'initialized')) === 'true') return ok(base)
+  const store = needStore(ctx)
+  const live = slotOf(store, pid).live
+  const liveSlot = live ? toInt(directGet(live, 'at-slot')) : undefined
+  const snap = await latestResult(store, pid, { limit: target, snapshot: true })
+  if (live && liveSlot !== undefined && liveSlot <= target && (!snap || snap.slot <= liveSlot)) return ok(live)
+  if (snap) {
+    const withProcess = isMessage(directGet(snap.msg, 'process')) ? snap.msg : await ensureProcessKey(snap.msg, ctx)
+    const o = await runAs('execution', withProcess, message({ path: 'normalize' }), ctx, { hashpath: 'ignore' })
+    // An execution device with no `normalize` has no shadow state to rebuild.
+    const normalized = o.status === 'ok' && isMessage(o.value) ? o.value : o.status === 'not_found' ? withProcess : undefined
+    if (!normalized) return o
+    const out = copy(normalized)
+    delete out['snapshot']
+    return ok(out)
+  }
+  return init(base, ctx)
+}
+
+function phaseError(o: Outcome, phase: string, slot: bigint): Outcome {
+  const v = isMessage(o.value) ? copy(o.value) : message({ error: o.value as Value })
+  v['phase'] = phase
+  v['attempted-slot'] = slot
+  return { status: o.status === 'ok' ? 'error' : o.status, value: v }
+}
+
+/** store_result: the state, with a snapshot every `process_cache_frequency` slots. */
+async function storeResult(pid: string, slot: bigint, state: Message, ctx: ResolveContext): Promise<void> {
+  const store = needStore(ctx)
+  const freq = toInt(directGet(ctx.node, 'process_cache_frequency')) ?? 1n
+  let withSnapshot = state
+  if (freq > 0n && slot % freq === 0n) {
+    const snap = await takeSnapshot(state, ctx)
+    if (snap.status === 'ok' && isMessage(snap.value)) withSnapshot = setKeysPlain(state, { snapshot: snap.value })
+  }
+  await writeResult(store, pid, slot, state, withSnapshot)
+}
+
+async function computeSlot(pid: string, state: Message, assignment: Message, ctx: ResolveContext): Promise<Outcome> {
+  const slot = toInt(directGet(assignment, 'slot'))
+  if (slot === undefined) return error(message({ status: 500n, body: 'the assignment has no integer slot' }))
+  const input = directGet(assignment, 'path') === undefined ? setKeysPlain(assignment, { path: 'compute' }) : assignment
+  const unset = copy(state)
+  delete unset['results']
+  const o = await runAs('execution', unset, input, ctx)
+  if (o.status !== 'ok') return o
+  if (!isMessage(o.value)) return error(message({ status: 500n, body: 'the execution device did not answer with a message' }))
+  const next = setKeysPlain(o.value, { device: PROCESS, 'at-slot': slot })
+  await storeResult(pid, slot, next, ctx)
+  slotOf(needStore(ctx), pid).live = next
+  return ok(next)
+}
+
+async function computeToSlot(pid: string, start: Message, target: bigint, ctx: ResolveContext): Promise<Outcome> {
+  let state = start
+  for (;;) {
+    const current = toInt(directGet(state, 'at-slot')) ?? -1n
+    if (current > target) {
+      return error(message({ status: 400n, body: `already calculated slot ${target}: the state is at slot ${current}`, target, current }))
+    }
+    if (current === target) return ok(asProcess(state))
+    const n = await runAs('scheduler', state, message({ path: 'next' }), ctx)
+    if (n.status !== 'ok' || !isMessage(n.value)) return phaseError(n, 'get-schedule', current + 1n)
+    const assignment = directGet(n.value, 'body')
+    const nextState = directGet(n.value, 'state')
+    if (!isMessage(assignment) || !isMessage(nextState)) return phaseError(error('the scheduler gave no assignment'), 'get-schedule', current + 1n)
+    const c = await computeSlot(pid, nextState, assignment, ctx)
+    if (c.status !== 'ok' || !isMessage(c.value)) return phaseError(c, 'compute', current + 1n)
+    state = c.value
+  }
+}
+
+async function computeAt(base: Message, target: bigint, ctx: ResolveContext): Promise<Outcome> {
+  const store = needStore(ctx)
+  const procBase = await ensureProcessKey(base, ctx)
+  const pid = processIdOf(procBase)
+  const cached = await readResult(store, pid, target)
+  if (cached) return ok(served(cached))
+  return serialized(store, pid, async () => {
+    const again = await readResult(store, pid, target)
+    if (again) return ok(served(again))
+    const loaded = await ensureLoaded(procBase, pid, target, ctx)
+    if (loaded.status !== 'ok' || !isMessage(loaded.value)) return phaseError(loaded, 'load', target)
+    return computeToSlot(pid, loaded.value, target, ctx)
+  })
+}
+
+async function compute(base: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const slotV = directGet(req, 'slot')
+  if (slotV === undefined) return now(base, req, ctx, true)
+  const slot = toInt(slotV)
+  if (slot === undefined) return error(message({ status: 400n, body: '`slot` must be an integer' }))
+  return computeAt(base, slot, ctx)
+}
+
+/** The scheduler's current slot; on a node that is not the scheduler, its newest stored assignment. */
+async function currentSlot(base: Message, ctx: ResolveContext): Promise<bigint | undefined> {
+  const o = await runAs('scheduler', base, message({ path: 'slot' }), ctx).catch(() => undefined)
+  if (o && o.status === 'ok' && isMessage(o.value)) {
+    const c = toInt(directGet(o.value, 'current'))
+    if (c !== undefined) return c
+  }
+  const procBase = await ensureProcessKey(base, ctx)
+  const slots = await storedSlots(needStore(ctx), processIdOf(procBase))
+  return slots.length > 0 ? slots[slots.length - 1] : undefined
+}
+
+async function now(base: Message, _req: Message, ctx: ResolveContext, fromCache = false): Promise<Outcome> {
+  const procBase = await ensureProcessKey(base, ctx)
+  if (fromCache) {
+    const latest = await latestResult(needStore(ctx), processIdOf(procBase))
+    if (latest) return ok(served(latest.msg))
+  }
+  const current = await currentSlot(procBase, ctx)
+  if (current === undefined) return error(message({ status: 404n, body: 'the process has no assignments on this node' }))
+  return computeAt(procBase, current, ctx)
+}
+
+async function takeSnapshot(state: Message, ctx: ResolveContext): Promise<Outcome> {
+  const base = await ensureProcessKey(state, ctx)
+  const o = await runAs('execution', base, message({ path: 'snapshot', mode: 'Map' }), ctx, { hashpath: 'ignore' })
+  if (o.status !== 'ok' || !isMessage(o.value)) return o
+  const pid = processIdOf(base)
+  const slot = directGet(state, 'at-slot')
+  const out = setKeysPlain(o.value, { 'cache-control': ['store'] })
+  const priv = isMessage(out['priv']) ? copy(out['priv']) : emptyMessage()
+  priv['additional-hashpaths'] = [`${pid}/snapshot/${slot === undefined ? '' : String(slot)}`]
+  out['priv'] = priv
+  return ok(out)
+}
+
+export const processDevice: Device = {
+  name: PROCESS,
+  keys: {
+    compute,
+    now: (base, req, ctx) => now(base, req, ctx, false),
+    slot: (base, req, ctx) => runAs('scheduler', base, req, ctx),
+    schedule: (base, req, ctx) => runAs('scheduler', base, req, ctx),
+    snapshot: (base, _req, ctx) => takeSnapshot(base, ctx),
+    push: async (base, req, ctx) => runAs('push', await ensureProcessKey(base, ctx), req, ctx),
+  },
+}

@@ -1,0 +1,244 @@
+/**
+ * process@1.0 over scheduler@1.0 with VM-free execution devices: test-device@1.0
+ * (directly and in a stack@1.0) and a counting device defined here.
+ */
+import { describe, it, expect, beforeAll } from 'vitest'
+import { context, wallets, run, show } from './helpers.ts'
+import { schedulerDevice } from '../../../src/devices/scheduler.ts'
+import { processDevice, dropLiveStates, readResult, latestResult, ensureProcessKey, runAs } from '../../../src/devices/process.ts'
+import { stackDevice } from '../../../src/devices/stack.ts'
+import { multipassDevice } from '../../../src/devices/multipass.ts'
+import { dedupDevice } from '../../../src/devices/dedup.ts'
+import { patchDevice } from '../../../src/devices/patch.ts'
+import { isMessage, message, type Message, type Value } from '../../../src/core/value.ts'
+import { commitMessage } from '../../../src/codecs/commitments.ts'
+import { messageId } from '../../../src/core/id.ts'
+import { ok, error, type Device, type ResolveContext } from '../../../src/core/device.ts'
+import { directGet } from '../../../src/core/resolver.ts'
+import { MemoryStore } from '../../../src/store/memory.ts'
+import type { Wallet } from '../../../src/crypto/wallet.ts'
+
+let w1: Wallet
+beforeAll(async () => { [w1] = await wallets() })
+
+/** Counts `n` from the assignments' bodies; fails on `fail`; snapshot/normalize keep a private mirror. */
+const calls = { init: 0, normalize: 0, compute: 0 }
+const counter: Device = {
+  name: 'counter@1.0',
+  keys: {
+    init: (base) => { calls.init++; return ok(message({ ...base, count: 0n })) },
+    compute: (base, req) => {
+      calls.compute++
+      const body = req['body'] as Message
+      if (isMessage(body) && body['fail'] === 'yes') return error(message({ status: 500n, body: 'asked to fail' }))
+      const add = isMessage(body) && typeof body['n'] === 'bigint' ? body['n'] : 0n
+      const count = (base['count'] as bigint) + add
+      const priv = message({ ...((base['priv'] as Message) ?? {}), mirror: count })
+      return ok(message({ ...base, count, results: message({ output: String(count), slot: req['slot']! }), priv }))
+    },
+    snapshot: (base) => ok(message({ count: base['count']! })),
+    normalize: (base) => {
+      calls.normalize++
+      const snap = base['snapshot'] as Message
+      return ok(message({ ...base, count: snap['count']!, priv: message({ ...((base['priv'] as Message) ?? {}), mirror: snap['count']! }) }))
+    },
+  },
+}
+
+const extra = [schedulerDevice, processDevice, stackDevice, multipassDevice, dedupDevice, patchDevice, counter]
+const ctxFor = (store = new MemoryStore(), node?: Message): ResolveContext => context({ wallet: w1, store, extra, node })
+
+async function spawn(ctx: ResolveContext, extraKeys: Record<string, Value>): Promise<{ proc: Message; pid: string }> {
+  const proc = await commitMessage(message({
+    device: 'process@1.0', type: 'Process', 'scheduler-device': 'scheduler@1.0', scheduler: w1.address,
+    seed: String(Math.random()), ...extraKeys,
+  }), { wallet: w1 })
+  const o = await run(message({ device: 'scheduler@1.0' }), message({ path: 'schedule', method: 'POST', body: proc }), ctx)
+  expect(o.status, show(o.value)).toBe('ok')
+  return { proc, pid: messageId(proc, 'signed') }
+}
+
+async function send(ctx: ResolveContext, proc: Message, body: Record<string, Value>): Promise<Message> {
+  const m = await commitMessage(message({ type: 'Message', target: messageId(proc, 'signed'), ...body }), { wallet: w1 })
+  const o = await run(proc, message({ path: 'schedule', method: 'POST', body: m }), ctx)
+  expect(o.status, show(o.value)).toBe('ok')
+  return o.value as Message
+}
+
+const computeAt = (ctx: ResolveContext, proc: Message, slot: bigint | string) => run(proc, message({ path: 'compute', slot }), ctx)
+
+describe('process@1.0', () => {
+  it('computes slot by slot with test-device@1.0 as the execution device', async () => {
+    const ctx = ctxFor()
+    const { proc } = await spawn(ctx, { 'execution-device': 'test-device@1.0' })
+    await send(ctx, proc, { a: '1' })
+    await send(ctx, proc, { a: '2' })
+    const o = await computeAt(ctx, proc, 2n)
+    expect(o.status, show(o.value)).toBe('ok')
+    const s = o.value as Message
+    expect(s['device']).toBe('process@1.0')
+    expect(s['at-slot']).toBe(2n)
+    expect(s['already-seen']).toEqual([2n, 1n, 0n])
+    expect((s['results'] as Message)['assignment-slot']).toBe(2n)
+    expect(s['initialized']).toBe('true')
+    expect(isMessage(s['process'])).toBe(true)
+  })
+
+  it('a stack of two test devices, as HyperBEAM dev_test_process: already-seen doubles per slot', async () => {
+    const ctx = ctxFor()
+    const { proc } = await spawn(ctx, { 'execution-device': 'stack@1.0', 'device-stack': ['test-device@1.0', 'test-device@1.0'] })
+    await send(ctx, proc, { a: '1' })
+    const s = (await computeAt(ctx, proc, 1n)).value as Message
+    expect(s['already-seen']).toEqual([1n, 1n, 0n, 0n])
+    expect(s['device']).toBe('process@1.0')
+    expect(s['pass']).toBeUndefined()
+  })
+
+  it('caches results at computed/<pid>/slot/<n> and computed/<pid>/<result-id>, with snapshots', async () => {
+    const store = new MemoryStore()
+    const ctx = ctxFor(store)
+    const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    await send(ctx, proc, { n: 5n })
+    const r = (await computeAt(ctx, proc, 1n)).value as Message
+    expect(r['count']).toBe(5n)
+    const bySlot = (await store.read(`computed/${pid}/slot/1`)) as Message
+    expect(bySlot['count']).toBe(5n)
+    expect((bySlot['snapshot'] as Message)['count']).toBe(5n)
+    expect((bySlot['priv'] as Message)['mirror']).toBeUndefined()
+    const id = messageId(r)
+    const byId = (await store.read(`computed/${pid}/${id}`)) as Message
+    expect(byId['count']).toBe(5n)
+    // A second compute is served from the cache, identically.
+    const before = calls.compute
+    const again = (await computeAt(ctx, proc, 1n)).value as Message
+    expect(calls.compute).toBe(before)
+    expect(messageId(again)).toBe(id)
+    expect(again['snapshot']).toBeUndefined()
+    expect((await readResult(store, pid, 0n))!['count']).toBe(0n)
+    expect((await latestResult(store, pid))!.slot).toBe(1n)
+  })
+
+  it('restores from the newest snapshot at or below the target through normalize, else init', async () => {
+    const store = new MemoryStore()
+    const ctx = ctxFor(store, message({ process_cache_frequency: 2n }))
+    const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    for (let i = 1; i <= 5; i++) await send(ctx, proc, { n: BigInt(i) })
+    const full = (await computeAt(ctx, proc, 3n)).value as Message
+    expect(full['count']).toBe(6n)
+    expect('snapshot' in ((await store.read(`computed/${pid}/slot/2`)) as Message)).toBe(true)
+    expect('snapshot' in ((await store.read(`computed/${pid}/slot/3`)) as Message)).toBe(false)
+    // A restart: no live state. Slot 5 restores from the snapshot at slot 2 (≤ 5, newest), not init.
+    dropLiveStates(store)
+    const inits = calls.init
+    const norms = calls.normalize
+    const r5 = (await computeAt(ctx, proc, 5n)).value as Message
+    expect(r5['count']).toBe(15n)
+    expect(calls.normalize).toBe(norms + 1)
+    expect(calls.init).toBe(inits)
+    // The restored run gives the hashpath an uninterrupted run gives.
+    const other = ctxFor(new MemoryStore(), message({ process_cache_frequency: 1000n }))
+    for (let s = 0; s <= 5; s++) {
+      const a = (await store.read(`assignments/${pid}/${s}`)) as Message
+      await other.store!.write(messageId(a, 'signed'), a)
+      await other.store!.link(`assignments/${pid}/${s}`, messageId(a, 'signed'))
+    }
+    await other.store!.write(pid, proc)
+    const u5 = (await computeAt(other, proc, 5n)).value as Message
+    expect(messageId(u5)).toBe(messageId(r5))
+    expect((u5['priv'] as Message)['hashpath']).toBe((r5['priv'] as Message)['hashpath'])
+  })
+
+  it('compute without a slot serves the newest stored state; now computes to the current slot', async () => {
+    const ctx = ctxFor()
+    const { proc } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    await send(ctx, proc, { n: 2n })
+    await send(ctx, proc, { n: 3n })
+    const n = (await run(proc, 'now', ctx)).value as Message
+    expect(n['count']).toBe(5n)
+    expect(n['at-slot']).toBe(2n)
+    await send(ctx, proc, { n: 4n })
+    const latest = (await run(proc, 'compute', ctx)).value as Message
+    expect(latest['at-slot']).toBe(2n)
+    const n2 = (await run(proc, 'now', ctx)).value as Message
+    expect(n2['count']).toBe(9n)
+  })
+
+  it('slot and schedule go to the scheduler; other keys are plain gets', async () => {
+    const ctx = ctxFor()
+    const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    await send(ctx, proc, { n: 2n })
+    const slot = (await run(proc, 'slot', ctx)).value as Message
+    expect(slot['current']).toBe(1n)
+    expect(slot['process']).toBe(pid)
+    const sched = (await run(proc, 'schedule', ctx)).value as Message
+    expect(Object.keys(sched['assignments'] as Message).sort()).toEqual(['0', '1'])
+    expect(await run(proc, 'type', ctx)).toMatchObject({ status: 'ok', value: 'Process' })
+    const snap = (await run(proc, 'snapshot', ctx)).value as Message
+    expect(snap['cache-control']).toEqual(['store'])
+  })
+
+  it('errors carry the phase and the attempted slot', async () => {
+    const ctx = ctxFor()
+    const { proc } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    await send(ctx, proc, { fail: 'yes' })
+    const bad = await computeAt(ctx, proc, 1n)
+    expect(bad.status).toBe('error')
+    expect((bad.value as Message)['phase']).toBe('compute')
+    expect((bad.value as Message)['attempted-slot']).toBe(1n)
+    const missing = await computeAt(ctx, proc, 7n)
+    expect((missing.value as Message)['phase']).toBe('compute')
+    const ctx2 = ctxFor()
+    const { proc: p2 } = await spawn(ctx2, { 'execution-device': 'counter@1.0' })
+    const gap = await computeAt(ctx2, p2, 3n)
+    expect(gap.status).toBe('error')
+    expect((gap.value as Message)['phase']).toBe('get-schedule')
+    expect((gap.value as Message)['attempted-slot']).toBe(1n)
+    expect((await computeAt(ctx2, p2, 'x')).status).toBe('error')
+    const initialized = message({ ...p2, initialized: 'true', 'at-slot': 5n, process: p2 })
+    expect((await computeAt(ctx2, initialized, 2n)).status).toBe('error')
+  })
+
+  it('computes of one process are serialized; different processes run independently', async () => {
+    const ctx = ctxFor()
+    const a = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    const b = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    for (let i = 1; i <= 4; i++) { await send(ctx, a.proc, { n: 1n }); await send(ctx, b.proc, { n: 10n }) }
+    const before = calls.compute
+    const outs = await Promise.all([4n, 2n, 3n, 4n, 1n].map((s) => computeAt(ctx, a.proc, s)).concat([computeAt(ctx, b.proc, 4n)]))
+    expect(outs.map((o) => (o.value as Message)['count'])).toEqual([4n, 2n, 3n, 4n, 1n, 40n])
+    // Every slot (0..4) of each process ran exactly once.
+    expect(calls.compute - before).toBe(10)
+  })
+
+  it('run_as swaps the device and restores it; ensure_process_key keeps the committed process', async () => {
+    const ctx = ctxFor()
+    const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    const withKey = await ensureProcessKey(proc, ctx)
+    expect(withKey['commitments']).toBeUndefined()
+    expect(messageId(withKey['process'] as Message, 'signed')).toBe(pid)
+    const o = await runAs('execution', withKey, message({ path: 'init' }), ctx)
+    expect((o.value as Message)['device']).toBe('process@1.0')
+    expect((o.value as Message)['count']).toBe(0n)
+    expect(directGet(o.value as Message, 'input-prefix')).toBe('process')
+  })
+
+  it('two nodes computing the same process from the same assignments agree on result IDs and hashpaths', async () => {
+    const a = ctxFor()
+    const { proc, pid } = await spawn(a, { 'execution-device': 'stack@1.0', 'device-stack': ['counter@1.0', 'test-device@1.0'] })
+    for (let i = 1; i <= 3; i++) await send(a, proc, { n: BigInt(i) })
+    const b = ctxFor()
+    for (let s = 0; s <= 3; s++) {
+      const as = (await a.store!.read(`assignments/${pid}/${s}`)) as Message
+      await b.store!.write(messageId(as, 'signed'), as)
+      await b.store!.link(`assignments/${pid}/${s}`, messageId(as, 'signed'))
+    }
+    await b.store!.write(pid, proc)
+    for (const s of [1n, 3n]) {
+      const ra = (await computeAt(a, proc, s)).value as Message
+      const rb = (await computeAt(b, proc, s)).value as Message
+      expect(messageId(rb)).toBe(messageId(ra))
+      expect((rb['priv'] as Message)['hashpath']).toBe((ra['priv'] as Message)['hashpath'])
+      expect(rb['count']).toBe(s * (s + 1n) / 2n)
+    }
+  })
+})
