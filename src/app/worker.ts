@@ -1,6 +1,8 @@
 /**
  * The node's module Web Worker. It starts an AO-Core node (createNode) with the
- * wallet kept in IndexedDB and serves it to the page over comlink
+ * wallet kept in IndexedDB and its store in IndexedDB (IdbStore, database
+ * `ao-tab-store`: messages, computed results, assignments survive a reload),
+ * and serves it to the page over comlink
  * (src/app/client.ts): info, resolvePath, handle (HyperBEAM's HTTP API on
  * serialized requests), and the unsigned ID of a typed-JSON message.
  */
@@ -12,6 +14,9 @@ import { InvalidTypedJson } from '../core/errors.ts'
 import type { Status } from '../core/device.ts'
 import { createNode, type AoNode } from '../node/node.ts'
 import { loadNodeWallet } from './wallet-db.ts'
+import { IdbStore } from '../store/idb.ts'
+import { MemoryStore } from '../store/memory.ts'
+import type { Store } from '../store/store.ts'
 import { responseToWire, textWire, transferables, wireToRequest, type WireRequest, type WireResponse } from './wire.ts'
 
 export interface NodeInfo {
@@ -22,6 +27,10 @@ export interface NodeInfo {
   error?: string
   /** True when this start generated the wallet (first start on this origin). */
   newWallet?: boolean
+  /** The node's store: `idb:ao-tab-store`, or `memory` when IndexedDB could not be opened. */
+  store?: string
+  /** Why the store is not persistent, when it is not. */
+  storeError?: string
 }
 
 export interface ResolveResult {
@@ -38,7 +47,16 @@ const started: Promise<AoNode> = (async () => {
   const { wallet, created } = await loadNodeWallet()
   info.address = wallet.address
   info.newWallet = created
-  const node = await createNode({ wallet })
+  let store: Store
+  try {
+    store = await IdbStore.open()
+  } catch (e) {
+    // Still a working node, but say loudly that nothing it caches survives a reload.
+    info.storeError = describe(e)
+    store = new MemoryStore()
+  }
+  info.store = store.name
+  const node = await createNode({ wallet, store })
   info.ready = true
   return node
 })()
