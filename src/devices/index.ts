@@ -25,6 +25,8 @@ import { stackDevice } from './stack.ts'
 import { multipassDevice } from './multipass.ts'
 import { patchDevice } from './patch.ts'
 import { dedupDevice } from './dedup.ts'
+import { pushDevice } from './push.ts'
+import { cronDevice } from './cron.ts'
 
 export class DeviceRegistry implements DeviceLookup {
   private readonly byName = new Map<string, Device>()
@@ -67,6 +69,8 @@ export const PRELOADED: Device[] = [
   multipassDevice,
   patchDevice,
   dedupDevice,
+  pushDevice,
+  cronDevice,
 ]
 
 export const preloadedDevices = (): DeviceRegistry => new DeviceRegistry(PRELOADED)
