@@ -150,3 +150,18 @@ describe('FsStore errors', () => {
     await expect(s.link('a', '/')).rejects.toMatchObject({ name: 'InvalidPath' })
   })
 })
+
+describe('FsStore directories', () => {
+  it('a group removed behind the store\'s back is recreated on the next write', async () => {
+    const root = await fresh()
+    for (const durable of [true, false]) {
+      const s = new FsStore(root, { durable })
+      await s.write('g/a', 'one')
+      await rm(join(root, 'g'), { recursive: true })
+      await s.write('g/b', 'two')
+      expect(await s.read('g/b')).toBe('two')
+      expect(await s.list('g')).toEqual(['b'])
+      await rm(join(root, 'g'), { recursive: true })
+    }
+  })
+})
