@@ -46,6 +46,28 @@ describe('value encoding', () => {
     for (const h of bad) expect(() => decodeValue(Uint8Array.from(Buffer.from(h, 'hex'))), h).toThrow(expect.objectContaining({ name: 'StoreCorrupt' }))
   })
 
+  it('any bytes decode to a value or a typed StoreCorrupt, nothing else', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+      try {
+        decodeValue(b)
+      } catch (e) {
+        expect((e as Error).name).toBe('StoreCorrupt')
+      }
+    }), { numRuns: 3000 })
+    // Mutations of valid encodings, which get much further into the decoder than random bytes.
+    fc.assert(fc.property(arbValue, fc.nat(), fc.integer({ min: 1, max: 255 }), (v, at, x) => {
+      const b = encodeValue(v)
+      b[at % b.length] ^= x
+      try {
+        expectSame(decodeValue(encodeValue(decodeValue(b))), decodeValue(b))
+      } catch (e) {
+        expect((e as Error).name).toBe('StoreCorrupt')
+      }
+    }), { numRuns: 2000 })
+    const deep = new Uint8Array(5000).fill(0x0a).map((x, i) => (i % 2 ? 1 : x))
+    expect(() => decodeValue(deep)).toThrow(expect.objectContaining({ name: 'StoreCorrupt' }))
+  })
+
   it('refuses what has no exact encoding (lone surrogates), typed', () => {
     expect(() => encodeValue('a\udc00')).toThrow(expect.objectContaining({ name: 'UnencodableValue' }))
     expect(() => encodeValue(message({ ['\ud800']: 'k' }))).toThrow(expect.objectContaining({ name: 'UnencodableValue' }))
