@@ -22,7 +22,7 @@
  * `stack-keys` (a list) limits the keys the stack handles; `set` and `keys` are
  * always message@1.0's. More than MAX_PASSES passes is an error.
  */
-import { Atom, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
+import { Atom, Link, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { normalizeKey } from '../core/keys.ts'
@@ -135,7 +135,16 @@ async function resolveMap(base: Message, req: Message, ctx: ResolveContext): Pro
   return ok(out)
 }
 
-async function router(key: string, base: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+/** A `device-stack` held by reference (a link) is read from the store. */
+async function loadStack(base: Message, ctx: ResolveContext): Promise<Message> {
+  const s = directGet(base, 'device-stack')
+  if (!(s instanceof Link) || !ctx.store) return base
+  const v = await ctx.store.read(s.id)
+  return v === undefined || typeof v === 'string' || v instanceof Uint8Array ? base : setKeysPlain(base, { 'device-stack': v })
+}
+
+async function router(key: string, baseIn: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const base = await loadStack(baseIn, ctx)
   const priv = base['priv']
   if (isMessage(priv) && priv[TRANSFORMING] === true) {
     // The step after `transform`: the key names the device of the stack to run alone.
