@@ -146,13 +146,15 @@ export async function latestResult(store: Store, pid: string, opts: { limit?: bi
   return undefined
 }
 
-/** dev_process_cache:write — the message under its ID, then the two links. */
+/** dev_process_cache:write — the message under its ID, then the two links (by ID, then by slot). */
 async function writeResult(store: Store, pid: string, slot: bigint, result: Message, withSnapshot: Message): Promise<string> {
   const id = messageId(result)
   const stored = storable(withSnapshot)
   await store.write(id, stored)
-  await store.link(resultPath(pid, slot), id)
+  // The slot link last: it is what marks the slot computed, so a crash before it
+  // leaves the slot to be computed again (to the same result), never half-linked.
   await store.link(resultPath(pid, id), id)
+  await store.link(resultPath(pid, slot), id)
   return id
 }
 

@@ -16,6 +16,10 @@ import { messageId } from '../../../src/core/id.ts'
 import { ok, error, type Device, type ResolveContext } from '../../../src/core/device.ts'
 import { directGet } from '../../../src/core/resolver.ts'
 import { MemoryStore } from '../../../src/store/memory.ts'
+import { FsStore } from '../../../src/store/fs.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Wallet } from '../../../src/crypto/wallet.ts'
 
 let w1: Wallet
@@ -239,6 +243,39 @@ describe('process@1.0', () => {
       expect(messageId(rb)).toBe(messageId(ra))
       expect((rb['priv'] as Message)['hashpath']).toBe((ra['priv'] as Message)['hashpath'])
       expect(rb['count']).toBe(s * (s + 1n) / 2n)
+    }
+  })
+
+  it('on a filesystem store, a restarted node continues the schedule and the computation where they were', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ao-process-'))
+    try {
+      const ctx1 = ctxFor(new FsStore(dir), message({ process_cache_frequency: 2n }))
+      const { proc, pid } = await spawn(ctx1, { 'execution-device': 'counter@1.0' })
+      for (let i = 1; i <= 3; i++) await send(ctx1, proc, { n: BigInt(i) })
+      const r3 = (await computeAt(ctx1, proc, 3n)).value as Message
+      expect(r3['count']).toBe(6n)
+      // A new node process: a new store object over the same directory, no live state, no running scheduler.
+      const ctx2 = ctxFor(new FsStore(dir), message({ process_cache_frequency: 2n }))
+      expect(((await computeAt(ctx2, proc, 3n)).value as Message)['count']).toBe(6n)
+      const a4 = await send(ctx2, proc, { n: 4n })
+      expect(a4['slot']).toBe(4n)
+      const norms = calls.normalize
+      const r4 = (await computeAt(ctx2, proc, 4n)).value as Message
+      expect(r4['count']).toBe(10n)
+      expect(calls.normalize).toBe(norms + 1)
+      // The same as an uninterrupted run in memory from the same assignments.
+      const mem = ctxFor(new MemoryStore())
+      for (let s = 0; s <= 4; s++) {
+        const a = (await ctx2.store!.read(`assignments/${pid}/${s}`)) as Message
+        await mem.store!.write(messageId(a, 'signed'), a)
+        await mem.store!.link(`assignments/${pid}/${s}`, messageId(a, 'signed'))
+      }
+      await mem.store!.write(pid, proc)
+      const m4 = (await computeAt(mem, proc, 4n)).value as Message
+      expect(messageId(r4)).toBe(messageId(m4))
+      expect((r4['priv'] as Message)['hashpath']).toBe((m4['priv'] as Message)['hashpath'])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
