@@ -252,6 +252,9 @@ const SUM = 8
 
 export type Entry = { kind: 'value'; value: Stored } | { kind: 'link'; target: string }
 
+/** One operation of a persistent store's `batch`. */
+export type StoreOp = { op: 'write'; path: string; value: Stored } | { op: 'link'; path: string; target: string }
+
 /** A store entry: header, payload, checksum. */
 export function encodeEntry(e: Entry): Uint8Array {
   const payload = e.kind === 'value' ? encodeValue(e.value) : utf8Exact(e.target)

@@ -31,7 +31,7 @@ import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Store, Stored } from './store.ts'
 import { InvalidPath, StoreFailed } from '../core/errors.ts'
-import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry } from './encoding.ts'
+import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry, type StoreOp } from './encoding.ts'
 
 const MAX_LINK_HOPS = 32
 const SAFE = /^[A-Za-z0-9_\-@~+=]$/
@@ -130,10 +130,13 @@ export class FsStore implements Store {
     return this.rootChecked
   }
 
-  private async writeEntry(path: string, entry: Entry): Promise<void> {
+  private writeEntry(path: string, entry: Entry): Promise<void> {
+    return this.writeBytes(path, encodeEntry(entry))
+  }
+
+  private async writeBytes(path: string, bytes: Uint8Array): Promise<void> {
     await this.checkRoot()
     const file = this.file(path)
-    const bytes = encodeEntry(entry)
     const dir = dirname(file)
     for (let attempt = 0; ; attempt++) {
       const tmp = `${file}.${randomBytes(6).toString('hex')}${TMP}`
@@ -192,6 +195,23 @@ export class FsStore implements Store {
     const t = segments(target).join('/')
     if (t === '') throw new InvalidPath('a link needs a target path')
     await this.writeEntry(path, { kind: 'link', target: t })
+  }
+
+  /**
+   * Several writes and links, applied in order. Each is atomic on its own; a
+   * crash part-way leaves a prefix of them applied (a filesystem has no
+   * transaction across files): write values before the links that name them.
+   */
+  async batch(ops: readonly StoreOp[]): Promise<void> {
+    // Everything is checked and encoded first: a bad op fails the batch before any file changes.
+    const ready = ops.map((o) => {
+      this.file(o.path)
+      if (o.op === 'write') return { path: o.path, bytes: encodeEntry({ kind: 'value', value: o.value }) }
+      const t = segments(o.target).join('/')
+      if (t === '') throw new InvalidPath('a link needs a target path')
+      return { path: o.path, bytes: encodeEntry({ kind: 'link', target: t }) }
+    })
+    for (const r of ready) await this.writeBytes(r.path, r.bytes)
   }
 
   async list(prefix: string): Promise<string[]> {

@@ -48,7 +48,29 @@ async function run(phase: string): Promise<string> {
     await store.link('computed/pid/latest', 'computed/pid/slot/1')
     const ref = await putSnapshot(blocks, snapshotState(), message({ process: 'pid', slot: 41n }))
     await store.write('snapshot/pid/41', ref.message)
-    return `wrote ${values().length} values, a link and snapshot ${ref.cid}`
+    // Rough figures for whoever sizes work on this store (not asserted: machines differ).
+    const small = message({ balance: 10n ** 18n, slot: 1n, body: 'x'.repeat(200) })
+    const N = 300
+    let t = performance.now()
+    for (let i = 0; i < N; i++) await store.write(`bench/seq/${i}`, small)
+    const seq = Math.round(N / ((performance.now() - t) / 1000))
+    t = performance.now()
+    await Promise.all(Array.from({ length: N }, (_, i) => store.write(`bench/par/${i}`, small)))
+    const par = Math.round(N / ((performance.now() - t) / 1000))
+    t = performance.now()
+    for (let i = 0; i < N; i++) {
+      await store.batch([
+        { op: 'write', path: `bench/batch/r${i}`, value: small },
+        { op: 'link', path: `bench/batch/slot/${i}`, target: `bench/batch/r${i}` },
+        { op: 'link', path: `bench/batch/id/${i}`, target: `bench/batch/r${i}` },
+      ])
+    }
+    const batches = Math.round(N / ((performance.now() - t) / 1000))
+    t = performance.now()
+    for (let i = 0; i < N; i++) await store.read(`bench/seq/${i}`)
+    const reads = Math.round(N / ((performance.now() - t) / 1000))
+    return `wrote ${values().length} values, a link and snapshot ${ref.cid}; ` +
+      `IdbStore here: ${seq} sequential writes/s, ${par} concurrent writes/s, ${batches} batches (a value + 2 links)/s, ${reads} reads/s`
   }
   if (phase === 'check') {
     const dbs = (await indexedDB.databases()).map((d) => d.name)

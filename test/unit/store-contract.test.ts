@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { MemoryStore } from '../../src/store/memory.ts'
 import { FsStore } from '../../src/store/fs.ts'
 import { IdbStore } from '../../src/store/idb.ts'
-import { storeContract } from './store-contract.ts'
+import { batchContract, storeContract } from './store-contract.ts'
 
 const dirs: string[] = []
 afterAll(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
@@ -34,3 +34,10 @@ storeContract({
     return IdbStore.open(name)
   },
 })
+
+batchContract('fs', async () => {
+  const d = await mkdtemp(join(tmpdir(), 'ao-store-fs-'))
+  dirs.push(d)
+  return new FsStore(d)
+})
+batchContract('idb', () => IdbStore.open(`batch-${dbs++}`))

@@ -5,6 +5,7 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import type { Store, Stored } from '../../src/store/store.ts'
+import type { StoreOp } from '../../src/store/encoding.ts'
 import { Atom, Float, Link, message, type Message, type Value } from '../../src/core/value.ts'
 
 /** Strict structural equality: types, classes, -0, null prototypes, bigint sizes. Returns the first difference. */
@@ -197,6 +198,38 @@ export function storeContract(b: Backend): void {
       }
       expect(await s.list('g')).toEqual(want)
       expect(await s.list('g/s0003/deep')).toEqual(['0', '1', '2', '3'])
+    })
+  })
+}
+
+/** `batch` of the persistent stores (IdbStore, FsStore). */
+export function batchContract(name: string, make: () => Promise<Store & { batch(ops: readonly StoreOp[]): Promise<void> }>): void {
+  describe(`batch: ${name}`, () => {
+    it('applies writes and links in order; a later op on a path wins', async () => {
+      const s = await make()
+      await s.batch([
+        { op: 'write', path: 'computed/p/r1', value: message({ out: 1n }) },
+        { op: 'link', path: 'computed/p/slot/0', target: 'computed/p/r1' },
+        { op: 'write', path: 'x', value: 'first' },
+        { op: 'write', path: '/x/', value: 'second' },
+        { op: 'link', path: 'y', target: 'x' },
+      ])
+      expectSame(await s.read('computed/p/slot/0'), message({ out: 1n }))
+      expect(await s.read('x')).toBe('second')
+      expect(await s.read('y')).toBe('second')
+      await s.batch([])
+    })
+
+    it('a bad op fails the whole batch before anything is written', async () => {
+      const s = await make()
+      await expect(s.batch([
+        { op: 'write', path: 'a', value: 'fine' },
+        { op: 'write', path: 'b', value: message({ bad: 'lone \ud800' }) },
+      ])).rejects.toMatchObject({ name: 'UnencodableValue' })
+      await expect(s.batch([{ op: 'write', path: 'a', value: 'fine' }, { op: 'link', path: 'c', target: '/' }])).rejects.toMatchObject({ name: 'InvalidPath' })
+      await expect(s.batch([{ op: 'write', path: 'a', value: 'fine' }, { op: 'write', path: '', value: 'x' }])).rejects.toMatchObject({ name: 'InvalidPath' })
+      expect(await s.read('a')).toBeUndefined()
+      expect(await s.list('')).toEqual([])
     })
   })
 }

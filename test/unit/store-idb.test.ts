@@ -57,6 +57,19 @@ describe('IdbStore', () => {
     s.close()
   })
 
+  it('a batch is one transaction: a full quota leaves none of it', async () => {
+    const s = await IdbStore.open(name())
+    const entries = (s as unknown as { entries: { bulkPut: (...a: unknown[]) => Promise<unknown> } }).entries
+    const spy = vi.spyOn(entries, 'bulkPut').mockRejectedValueOnce(new DOMException('full', 'QuotaExceededError'))
+    await expect(s.batch([{ op: 'write', path: 'a', value: 'x' }, { op: 'link', path: 'b', target: 'a' }]))
+      .rejects.toMatchObject({ name: 'StoreQuotaExceeded', status: 507 })
+    spy.mockRestore()
+    expect(await s.list('')).toEqual([])
+    await s.batch([{ op: 'write', path: 'a', value: 'x' }, { op: 'link', path: 'b', target: 'a' }])
+    expect(await s.read('b')).toBe('x')
+    s.close()
+  })
+
   it('idbError maps Dexie errors by name, through inner errors', () => {
     expect(idbError(new Dexie.QuotaExceededError('full'), 'w')).toMatchObject({ name: 'StoreQuotaExceeded' })
     expect(idbError(new Dexie.AbortError('aborted', new DOMException('q', 'QuotaExceededError')), 'w')).toMatchObject({ name: 'StoreQuotaExceeded' })
