@@ -144,6 +144,15 @@ describe('FsStore errors', () => {
     expect(await s.list('')).toEqual([])
   })
 
+  it('a segment too long for a file name is a typed StoreFailed, on write and on read', async () => {
+    const s = new FsStore(await fresh())
+    const long = 'é'.repeat(60) // 360 bytes once escaped: past the usual 255-byte name limit
+    await expect(s.write(`g/${long}`, 'x')).rejects.toMatchObject({ name: 'StoreFailed' })
+    await expect(s.read(`g/${long}`)).rejects.toMatchObject({ name: 'StoreFailed' })
+    await s.write(`g/${'a'.repeat(200)}`, 'fits')
+    expect(await s.read(`g/${'a'.repeat(200)}`)).toBe('fits')
+  })
+
   it('an empty path and an empty link target are InvalidPath', async () => {
     const s = new FsStore(await fresh())
     await expect(s.write('/', 'x')).rejects.toMatchObject({ name: 'InvalidPath' })
