@@ -33,6 +33,12 @@ export function snapshotMessage(cid: CID, size: number, extra: Message = message
   return m
 }
 
+/** True for a message made by snapshotMessage (a snapshot held as blocks, not inline). */
+export function isSnapshotMessage(v: unknown): v is Message {
+  return isMessage(v) && CID.asCID(v) === null && typeof v['snapshot-format'] === 'string' &&
+    v['snapshot-format'].startsWith('ao-tab-snapshot/') && typeof v['snapshot-cid'] === 'string'
+}
+
 /** The CID a snapshot message (or CID string) refers to. */
 export function snapshotCid(ref: Message | CID | string): CID {
   const asCid = typeof ref === 'object' && ref !== null ? CID.asCID(ref) : null

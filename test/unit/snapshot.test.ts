@@ -10,7 +10,7 @@ import * as raw from 'multiformats/codecs/raw'
 import * as dagCbor from '@ipld/dag-cbor'
 import { sha256 } from 'multiformats/hashes/sha2'
 import {
-  Blocks, CHUNK_SIZE, SNAPSHOT_VERSION, cidOf, decodeSnapshot, encodeSnapshot, getSnapshot, putSnapshot, snapshotCid,
+  Blocks, CHUNK_SIZE, SNAPSHOT_VERSION, cidOf, isSnapshotMessage, decodeSnapshot, encodeSnapshot, getSnapshot, putSnapshot, snapshotCid,
 } from '../../src/snapshot/index.ts'
 import { openFsBlocks } from '../../src/snapshot/fs-blockstore.ts'
 import { openIdbBlocks } from '../../src/snapshot/idb-blockstore.ts'
@@ -76,6 +76,9 @@ describe('snapshot blocks', () => {
     expect(ref.message['snapshot-cid']).toBe(ref.cid.toString())
     expect(ref.message['snapshot-size']).toBe(BigInt(ref.bytes.length))
     expect(ref.message.slot).toBe(999n)
+    expect(isSnapshotMessage(ref.message)).toBe(true)
+    expect(isSnapshotMessage(state('forward'))).toBe(false)
+    expect(isSnapshotMessage(ref.cid)).toBe(false)
     for (const r of [ref.message, ref.cid, ref.cid.toString()]) expectSame(await getSnapshot(blocks, r), state('forward'))
   })
 
