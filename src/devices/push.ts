@@ -35,7 +35,7 @@ import { messageId } from '../core/id.ts'
 import { As } from '../core/typed-json.ts'
 import { commitMessage } from '../codecs/commitments.ts'
 import { compareUtf8 } from '../core/bytes.ts'
-import { copy, processIdOf, text, toInt, uncommitted, withoutHint } from './scheduler.ts'
+import { copy, processIdOf, targetOf, text, toInt, uncommitted, withoutHint } from './scheduler.ts'
 import { ensureProcessKey, PROCESS } from './process.ts'
 import { setKeysPlain } from './stack.ts'
 
@@ -113,7 +113,7 @@ async function doPush(proc: Message, req: Message, ctx: ResolveContext, depth: n
 }
 
 async function pushOne(key: string, m: Value, origin: Record<string, Value | undefined>, depthLeft: bigint, ctx: ResolveContext, depth: number): Promise<Value> {
-  const targetV = isMessage(m) ? text(directGet(m, 'target')) : undefined
+  const targetV = isMessage(m) ? targetOf(m) : undefined
   if (!isMessage(m) || targetV === undefined) {
     return message({ response: 'error', status: 404n, 'outbox-index': key, reason: 'Target process not available.', ...(isMessage(m) ? { message: m } : {}) })
   }

@@ -112,6 +112,13 @@ export function withoutHint(target: string): string {
   throw new BadInput(`invalid operation target ${JSON.stringify(target.slice(0, 100))}`)
 }
 
+/** A message's `target` as a human ID: a raw 32-byte ID (ANS-104 targets) is base64url-encoded (hb_util:human_id). */
+export function targetOf(m: Message): string | undefined {
+  const t = directGet(m, 'target')
+  if (t instanceof Uint8Array && t.length === 32) return toB64Url(t)
+  return text(t)
+}
+
 const isProcess = (m: Message): boolean => text(directGet(m, 'type')) === 'Process'
 
 // ---------------------------------------------------------------- assignments in the store
@@ -225,7 +232,7 @@ async function get(m: Message, key: string, ctx: ResolveContext): Promise<Value 
 
 /** find_target_id */
 export async function findTargetId(base: Message, req: Message, ctx: ResolveContext): Promise<string> {
-  const target = text(directGet(req, 'target'))
+  const target = targetOf(req)
   if (target !== undefined) return withoutHint(target)
   if (isProcess(req)) return messageId(req, 'signed')
   const proc = await get(base, 'process', ctx)
@@ -286,7 +293,7 @@ async function postSchedule(base: Message, req: Message, ctx: ResolveContext): P
   let pid: string
   if (isProcess(toSched)) pid = messageId(toSched, 'signed')
   else {
-    const target = text(directGet(toSched, 'target'))
+    const target = targetOf(toSched)
     pid = target !== undefined ? withoutHint(target) : await findTargetId(base, req, ctx)
   }
   const only = withOnlyCommitted(toSched)

@@ -17,6 +17,9 @@ import { messageId } from '../../src/core/id.ts'
 import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
 import { ok, type Device } from '../../src/core/device.ts'
 import { MemoryStore } from '../../src/store/memory.ts'
+import { toTabm } from '../../src/codecs/structured.ts'
+import { tabmToItem } from '../../src/codecs/ans104/convert.ts'
+import { serializeItem } from '../../src/codecs/ans104/data-item.ts'
 
 let operator: Wallet
 let client: Wallet
@@ -177,5 +180,24 @@ describe('processes over HTTP', () => {
     const m = await commitMessage(message({ type: 'Message', target: pid, n: 1n }), { wallet: client })
     const r = await schedule(B, m)
     expect(r.status).toBe(404)
+  })
+})
+
+describe('ANS-104 messages over HTTP', () => {
+  it('a message signed as an ANS-104 data item (codec-device: ans104@1.0) is scheduled on /<pid>~process@1.0/schedule and computed', async () => {
+    const proc = await commitMessage(message({ device: 'process@1.0', type: 'Process', scheduler: A.address, 'execution-device': 'adder@1.0', r: 'ans' }), { wallet: client })
+    const pid = messageId(proc, 'signed')
+    expect((await schedule(A, proc)).status).toBe(200)
+    // The item's target is 32 raw bytes: the scheduler reads it as the process ID.
+    const m = await commitMessage(message({ type: 'Message', target: pid, n: 7n, action: 'Noop' }), { wallet: client, device: 'ans104@1.0' })
+    const item = serializeItem(tabmToItem(toTabm(m, { linkify: 'discard' })))
+    const r = await reply(A, new Request(`http://node/${pid}~process@1.0/schedule`, {
+      method: 'POST', headers: { 'codec-device': 'ans104@1.0', 'content-type': 'application/ans104' }, body: item as Uint8Array<ArrayBuffer>,
+    }))
+    expect(r.status, r.text).toBe(200)
+    expect(r.msg['slot']).toBe(1n)
+    expect(r.msg['process']).toBe(pid)
+    const sum = await get(A, `/${pid}~process@1.0/compute&slot+integer=1/sum`)
+    expect(sum.text).toBe('7')
   })
 })

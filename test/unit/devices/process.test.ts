@@ -16,6 +16,7 @@ import { messageId } from '../../../src/core/id.ts'
 import { ok, error, type Device, type ResolveContext } from '../../../src/core/device.ts'
 import { directGet } from '../../../src/core/resolver.ts'
 import { MemoryStore } from '../../../src/store/memory.ts'
+import type { Store } from '../../../src/store/store.ts'
 import { FsStore } from '../../../src/store/fs.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -50,7 +51,7 @@ const counter: Device = {
 }
 
 const extra = [schedulerDevice, processDevice, stackDevice, multipassDevice, dedupDevice, patchDevice, counter]
-const ctxFor = (store = new MemoryStore(), node?: Message): ResolveContext => context({ wallet: w1, store, extra, node })
+const ctxFor = (store: Store = new MemoryStore(), node?: Message): ResolveContext => context({ wallet: w1, store, extra, node })
 
 async function spawn(ctx: ResolveContext, extraKeys: Record<string, Value>): Promise<{ proc: Message; pid: string }> {
   const proc = await commitMessage(message({
