@@ -169,6 +169,10 @@ describe('processes over HTTP', () => {
       expect(vb['sum']).toBe(va['sum'])
       const hp = (m: Message) => (m['priv'] as Message | undefined)?.['hashpath'] as Value
       expect(hp(vb)).toBe(hp(va))
+      // The computation's own chain, as stored with each result.
+      const chainOf = async (n: AoNode) => hp((await n.store.read(`computed/${pid}/slot/${slot}`)) as Message)
+      expect(typeof await chainOf(A)).toBe('string')
+      expect(await chainOf(B)).toBe(await chainOf(A))
       // The results layout: by slot and by result ID, on both nodes.
       for (const n of [A, B]) {
         const stored = (await n.store.read(`computed/${pid}/slot/${slot}`)) as Message

@@ -72,6 +72,14 @@ async function send(ctx: ResolveContext, proc: Message, body: Record<string, Val
 
 const computeAt = (ctx: ResolveContext, proc: Message, slot: bigint | string) => run(proc, message({ path: 'compute', slot }), ctx)
 
+/** The computation's own hashpath chain at a slot, as stored (the answer's hashpath is that of the compute request). */
+async function chain(store: Store, pid: string, slot: bigint): Promise<string> {
+  const stored = (await store.read(`computed/${pid}/slot/${slot}`)) as Message
+  const hp = (stored['priv'] as Message)['hashpath']
+  expect(typeof hp).toBe('string')
+  return hp as string
+}
+
 describe('process@1.0', () => {
   it('computes slot by slot with test-device@1.0 as the execution device', async () => {
     const ctx = ctxFor()
@@ -151,6 +159,8 @@ describe('process@1.0', () => {
     const u5 = (await computeAt(other, proc, 5n)).value as Message
     expect(messageId(u5)).toBe(messageId(r5))
     expect((u5['priv'] as Message)['hashpath']).toBe((r5['priv'] as Message)['hashpath'])
+    expect(await chain(other.store!, pid, 5n)).toBe(await chain(store, pid, 5n))
+    expect(await chain(store, pid, 5n)).not.toBe(await chain(store, pid, 4n))
   })
 
   it('compute without a slot serves the newest stored state; now computes to the current slot', async () => {
@@ -243,6 +253,7 @@ describe('process@1.0', () => {
       const rb = (await computeAt(b, proc, s)).value as Message
       expect(messageId(rb)).toBe(messageId(ra))
       expect((rb['priv'] as Message)['hashpath']).toBe((ra['priv'] as Message)['hashpath'])
+      expect(await chain(b.store!, pid, s)).toBe(await chain(a.store!, pid, s))
       expect(rb['count']).toBe(s * (s + 1n) / 2n)
     }
   })
@@ -275,6 +286,7 @@ describe('process@1.0', () => {
       const m4 = (await computeAt(mem, proc, 4n)).value as Message
       expect(messageId(r4)).toBe(messageId(m4))
       expect((r4['priv'] as Message)['hashpath']).toBe((m4['priv'] as Message)['hashpath'])
+      expect(await chain(ctx2.store!, pid, 4n)).toBe(await chain(mem.store!, pid, 4n))
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
