@@ -281,7 +281,9 @@ async function resolveStep(base: Message, req: Message, key: string | undefined,
       out = { status: out.status, value: withHashpath(out.value, hp) }
     } else if (out.status !== 'ok') out = { status: out.status, value: withHashpath(out.value, undefined) }
   }
-  if (out.status === 'ok' && policy.store && ctx.store && isMessage(out.value)) {
+  // A result that says `cache-control: no-store` (e.g. a scheduler's slot) is never cached.
+  if (out.status === 'ok' && policy.store && ctx.store && isMessage(out.value) &&
+    !cacheTokens(directGet(out.value, 'cache-control')).some((t) => t === 'no-store' || t === 'no-cache')) {
     hp ??= hashpath(base, req)
     await ctx.store.write(`computed/${hp}`, out.value)
   }

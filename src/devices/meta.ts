@@ -208,7 +208,9 @@ export const metaDevice: Device = {
  * a request that names one is resolved without the result cache (HyperBEAM
  * caches them too and then serves stale node messages and relay answers).
  */
-const VOLATILE_DEVICES = new Set(['meta@1.0', 'relay@1.0', 'router@1.0'])
+const VOLATILE_DEVICES = new Set(['meta@1.0', 'relay@1.0', 'router@1.0', 'scheduler@1.0', 'cron@1.0', 'push@1.0'])
+/** Keys whose answer moves with the schedule (a process's `now`, `slot`, `schedule`): never served from the cache. */
+const VOLATILE_KEYS = new Set(['now', 'slot', 'schedule'])
 
 function namesVolatileDevice(list: PathItem[]): boolean {
   for (const item of list) {
@@ -227,7 +229,9 @@ function namesVolatileDevice(list: PathItem[]): boolean {
 
 function namesVolatileMessage(m: Message): boolean {
   const d = text(m['device'])
-  return d !== undefined && VOLATILE_DEVICES.has(d.toLowerCase())
+  if (d !== undefined && VOLATILE_DEVICES.has(d.toLowerCase())) return true
+  const p = text(m['path'])
+  return p !== undefined && p.split('/').some((part) => VOLATILE_KEYS.has(part.toLowerCase()))
 }
 
 /** Handlers of a hook in the node message's `on` (one message or a list). */

@@ -185,6 +185,17 @@ describe('processes over HTTP', () => {
     const r = await schedule(B, m)
     expect(r.status).toBe(404)
   })
+
+  it('the slot, the schedule and `now` move with new assignments (never served stale from the result cache)', async () => {
+    const before = await get(A, `/~scheduler@1.0/slot?target=${pid}`)
+    const current = before.msg['current'] as bigint
+    const m = await commitMessage(message({ type: 'Message', target: pid, n: 1n }), { wallet: client })
+    expect((await schedule(A, m)).status).toBe(200)
+    expect((await get(A, `/~scheduler@1.0/slot?target=${pid}`)).msg['current']).toBe(current + 1n)
+    expect((await get(A, `/${pid}~process@1.0/slot`)).msg['current']).toBe(current + 1n)
+    const s = await get(A, `/~scheduler@1.0/schedule?target=${pid}`)
+    expect(Object.keys(s.msg['assignments'] as Message)).toContain(String(current + 1n))
+  })
 })
 
 describe('ANS-104 messages over HTTP', () => {
