@@ -19,6 +19,7 @@ import { nameDevice } from './name.ts'
 import { localNameDevice } from './local-name.ts'
 import { lookupDevice } from './lookup.ts'
 import { cacheDevice } from './cache.ts'
+import { luaDevice } from './lua.ts'
 import { schedulerDevice } from './scheduler.ts'
 import { processDevice } from './process.ts'
 import { stackDevice } from './stack.ts'
@@ -63,6 +64,7 @@ export const PRELOADED: Device[] = [
   localNameDevice,
   lookupDevice,
   cacheDevice,
+  luaDevice,
   schedulerDevice,
   processDevice,
   stackDevice,

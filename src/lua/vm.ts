@@ -1,0 +1,262 @@
+/**
+ * One Lua 5.4 VM (wasmoon), made deterministic: every VM is its own wasm
+ * instance, created with the clock stopped at 0, so Lua's string-hash seed and
+ * its initial random state are the same on every machine and every run. The
+ * prelude (src/lua/prelude.ts) sandboxes it, fixes `pairs` order, `os.time`,
+ * `os.clock`, `math.random`, and runs calls in a coroutine so that `ao.*` can
+ * await the host.
+ *
+ * Limits per call: instructions (a count hook: a runaway loop ends with
+ * LuaInstructionLimit) and memory (wasmoon's allocator cap: LuaMemoryLimit).
+ */
+import { LuaEngine, LuaFactory, LUA_REGISTRYINDEX } from 'wasmoon'
+import { AoError } from '../core/errors.ts'
+import type { Value } from '../core/value.ts'
+import { PRELUDE } from './prelude.ts'
+import { decodeList, decodeValue, encodeList } from './codec.ts'
+import { luaWasmUrl } from './wasm-url.ts'
+
+/** A Lua error raised by a script (HyperBEAM: `{error, #{status 500, body, trace}}`). */
+export class LuaScriptError extends AoError {
+  static override status = 500
+  constructor(readonly body: Value, readonly trace: string) {
+    super(typeof body === 'string' ? body : 'Lua error')
+  }
+}
+/** A call ran more Lua instructions than its limit. */
+export class LuaInstructionLimit extends AoError { static override status = 500 }
+/** A VM grew past its memory limit. */
+export class LuaMemoryLimit extends AoError { static override status = 500 }
+/** A Lua state that cannot be used (not initialized, or moved on by a later call). */
+export class LuaStateUnavailable extends AoError { static override status = 500 }
+/** A module that does not compile or fails while loading. */
+export class LuaLoadError extends AoError { static override status = 500 }
+/** A snapshot that this node cannot restore. */
+export class LuaBadSnapshot extends AoError { static override status = 400 }
+
+export interface CallLimits {
+  /** Lua VM instructions per call (counted in steps of 10,000). */
+  instructions: number
+  /** Bytes the VM may hold in total. */
+  memory: number
+}
+export const DEFAULT_LIMITS: CallLimits = { instructions: 100_000_000, memory: 256 * 1024 * 1024 }
+
+export interface CallEnv {
+  /** Two 64-bit seeds for math.random. */
+  seed: [bigint, bigint]
+  /** What os.time() returns (seconds). */
+  now: bigint
+  limits: CallLimits
+  /** Host functions the script reaches through the `ao` table. */
+  host: (op: string, args: Value[]) => Promise<Value[]>
+}
+
+export type CallResult = { ok: true; values: Value[] } | { ok: false; error: LuaScriptError }
+
+type Lua = LuaEngine['global']['lua']
+type Module = Awaited<ReturnType<LuaFactory['getLuaModule']>>['module']
+
+/** wasmoon names every C function it exports; we call a few raw. */
+export class LuaVM {
+  /** Bumped by every call that changes the state (see LuaStateHandle). */
+  generation = 0
+  private busy = false
+  private constructor(private readonly engine: LuaEngine, private readonly lua: Lua, private readonly mod: Module, private readonly L: number) {}
+
+  static async create(): Promise<LuaVM> {
+    const factory = new LuaFactory(await luaWasmUrl())
+    const wasm = await factory.getLuaModule()
+    // The hash seed and the initial random state mix in time(NULL): stop the clock.
+    const realNow = Date.now
+    let engine: LuaEngine
+    Date.now = () => 0
+    try {
+      engine = new LuaEngine(wasm, { enableProxy: false, injectObjects: false, traceAllocations: true, openStandardLibs: true })
+    } finally {
+      Date.now = realNow
+    }
+    const vm = new LuaVM(engine, engine.global.lua, wasm.module, engine.global.address)
+    vm.boot()
+    return vm
+  }
+
+  private boot(): void {
+    const { lua, L } = this
+    this.loadChunk(PRELUDE, '=prelude')
+    if (lua.lua_pcallk(L, 0, 1, 0, 0, null) !== 0) throw new LuaLoadError(`prelude failed: ${this.popString()}`)
+    lua.lua_setfield(L, LUA_REGISTRYINDEX, 'ao-tab')
+  }
+
+  private loadChunk(source: string | Uint8Array, name: string): void {
+    const bytes = typeof source === 'string' ? new TextEncoder().encode(source) : source
+    const ptr = this.mod._malloc(bytes.length + 1)
+    try {
+      this.mod.HEAPU8.set(bytes, ptr)
+      const st = this.lua.luaL_loadbufferx(this.L, ptr, bytes.length, name, 't')
+      if (st !== 0) throw new LuaLoadError(`${name.replace(/^[=@]/, '')}: ${this.popString()}`)
+    } finally {
+      this.mod._free(ptr)
+    }
+  }
+
+  private pushBytes(b: Uint8Array): void {
+    const ptr = this.mod._malloc(b.length + 1)
+    try {
+      this.mod.HEAPU8.set(b, ptr)
+      this.lua.lua_pushlstring(this.L, ptr, b.length)
+    } finally {
+      this.mod._free(ptr)
+    }
+  }
+
+  private bytesAt(idx: number): Uint8Array {
+    const lenPtr = this.mod._malloc(4)
+    try {
+      const p = this.mod.ccall('lua_tolstring', 'number', ['number', 'number', 'number'], [this.L, idx, lenPtr]) as number
+      if (p === 0) return new Uint8Array(0)
+      const len = this.mod.getValue(lenPtr, "i32") >>> 0
+      return this.mod.HEAPU8.slice(p, p + len)
+    } finally {
+      this.mod._free(lenPtr)
+    }
+  }
+
+  private stringAt(idx: number): string { return new TextDecoder().decode(this.bytesAt(idx)) }
+  private popString(): string {
+    const s = this.stringAt(-1)
+    this.lua.lua_settop(this.L, -2)
+    return s
+  }
+
+  /**
+   * Call an internal prelude function with raw arguments; returns its results
+   * as byte strings (nil → undefined). Throws LuaLoadError on a Lua error.
+   */
+  private internal(fn: string, args: (string | Uint8Array | bigint | undefined)[], nres: number): (Uint8Array | undefined)[] {
+    const { lua, L } = this
+    const top = lua.lua_gettop(L)
+    try {
+      lua.lua_getfield(L, LUA_REGISTRYINDEX, 'ao-tab')
+      lua.lua_getfield(L, -1, fn)
+      for (const a of args) {
+        if (a === undefined) lua.lua_pushnil(L)
+        else if (typeof a === 'bigint') lua.lua_pushinteger(L, a)
+        else this.pushBytes(typeof a === 'string' ? new TextEncoder().encode(a) : a)
+      }
+      if (lua.lua_pcallk(L, args.length, nres, 0, 0, null) !== 0) {
+        const msg = this.stringAt(-1)
+        if (this.memoryExceeded()) throw new LuaMemoryLimit('Lua memory limit exceeded')
+        throw new LuaLoadError(msg)
+      }
+      const out: (Uint8Array | undefined)[] = []
+      const base = lua.lua_gettop(L) - nres
+      for (let i = 1; i <= nres; i++) out.push(lua.lua_type(L, base + i) === 0 ? undefined : this.bytesAt(base + i))
+      return out
+    } finally {
+      lua.lua_settop(L, top)
+    }
+  }
+
+  private memoryExceeded(): boolean {
+    const max = this.engine.global.getMemoryMax()
+    return max !== undefined && this.engine.global.getMemoryUsed() > max - 64 * 1024
+  }
+
+  /** Bytes of memory the VM holds. */
+  memoryUsed(): number { return this.engine.global.getMemoryUsed() }
+
+  /** Run a module's source in the VM (luerl:do_dec). */
+  loadModule(source: string | Uint8Array, name: string, limits: CallLimits = DEFAULT_LIMITS): void {
+    this.engine.global.setMemoryMax(this.memoryUsed() + limits.memory)
+    const { lua, L } = this
+    const top = lua.lua_gettop(L)
+    try {
+      this.loadChunk(source, '=' + name)
+      if (lua.lua_pcallk(L, 0, 0, 0, 0, null) !== 0) {
+        if (this.memoryExceeded()) throw new LuaMemoryLimit(`Lua memory limit exceeded loading ${name}`)
+        throw new LuaLoadError(`${name}: ${this.stringAt(-1)}`)
+      }
+    } finally {
+      lua.lua_settop(L, top)
+      this.generation++
+    }
+  }
+
+  /** Install the `ao` library's host functions into the global `ao` table. */
+  installLibrary(ops: string[]): void {
+    this.internal('install', [ops.join(',')], 0)
+  }
+
+  /** HyperBEAM's `sandbox`: set each path (a list of keys under _G) to a value. */
+  sandbox(paths: [string[], Value][]): void {
+    this.internal('sandbox', [encodeList(paths.map(([p, v]) => [p, v]))], 0)
+    this.generation++
+  }
+
+  /** The names of the global functions, in canonical order. */
+  functions(): string[] {
+    const [b] = this.internal('functions', [], 1)
+    const [list] = decodeList(b!)
+    return (Array.isArray(list) ? list : []).map(String)
+  }
+
+  snapshot(): Uint8Array {
+    const [b] = this.internal('snapshot', [], 1)
+    return b!
+  }
+
+  restore(bytes: Uint8Array): void {
+    try {
+      this.internal('restore', [bytes], 0)
+    } catch (e) {
+      throw new LuaBadSnapshot(`cannot restore the Lua state: ${(e as Error).message}`)
+    }
+    this.generation++
+  }
+
+  /** Call a global function with arguments; `ao.*` calls are served by env.host. */
+  async call(fname: string, args: Value[], env: CallEnv): Promise<CallResult> {
+    if (this.busy) throw new LuaStateUnavailable('this Lua state is already running a call')
+    this.busy = true
+    this.generation++
+    this.engine.global.setMemoryMax(this.memoryUsed() + env.limits.memory)
+    try {
+      try {
+        this.internal('start', [fname, encodeList(args), env.seed[0], env.seed[1], env.now, BigInt(env.limits.instructions)], 0)
+      } catch (e) {
+        if (e instanceof LuaLoadError) return { ok: false, error: new LuaScriptError(e.message, '') }
+        throw e
+      }
+      let resume: Uint8Array | undefined
+      for (;;) {
+        const [kindB, a, b] = this.internal('resume', [resume], 3)
+        const kind = new TextDecoder().decode(kindB!)
+        if (kind === 'done') return { ok: true, values: decodeList(a!) }
+        if (kind === 'limit') throw new LuaInstructionLimit(`Lua call ${fname} ran more than ${env.limits.instructions} instructions`)
+        if (kind === 'error') {
+          const [body] = decodeList(a!)
+          if (body === 'not enough memory' || this.memoryExceeded()) throw new LuaMemoryLimit(`Lua call ${fname} exceeded its memory limit of ${env.limits.memory} bytes`)
+          const trace = b ? new TextDecoder().decode(b) : ''
+          return { ok: false, error: new LuaScriptError(body ?? 'Lua error', trace) }
+        }
+        // A yield: the script called ao.<op>.
+        const op = new TextDecoder().decode(a!)
+        const opArgs = decodeList(b!)
+        let res: Value[]
+        try {
+          res = await env.host(op, opArgs)
+        } catch (e) {
+          // Host failures are raised in the script, where ao.<op> was called.
+          res = ['\0ao-error', `ao.${op}: ${e instanceof Error ? e.message : String(e)}`]
+        }
+        resume = encodeList(res)
+      }
+    } finally {
+      this.busy = false
+    }
+  }
+
+  /** Decode bytes produced by the prelude's encoder (for tests). */
+  static decode(bytes: Uint8Array): Value { return decodeValue(bytes) }
+}
