@@ -3,7 +3,11 @@
  * (hyper-aos.lua) evaluating Lua, determinism, limits, the sandbox, and
  * snapshot → normalize.
  */
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, beforeAll } from 'vitest'
+import { commitMessage } from '../../../src/codecs/commitments.ts'
+import { messageId } from '../../../src/core/id.ts'
+import type { ResolveContext } from '../../../src/core/device.ts'
+import type { Wallet } from '../../../src/crypto/wallet.ts'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { emptyMessage, isMessage, message, Float, type Message, type Value } from '../../../src/core/value.ts'
@@ -11,7 +15,7 @@ import { resolve } from '../../../src/core/ao.ts'
 import { directGet } from '../../../src/core/resolver.ts'
 import { stringifyTyped } from '../../../src/core/typed-json.ts'
 import { LuaInstructionLimit, LuaMemoryLimit } from '../../../src/lua/vm.ts'
-import { context, value, run, show, pub } from './helpers.ts'
+import { context, value, run, show, pub, wallets } from './helpers.ts'
 
 const SHARED = process.env['AO_SHARED'] ?? join(import.meta.dirname, '../../../../shared')
 const TEST_LUA = readFileSync(join(SHARED, 'hyperbeam-data/test/test.lua'), 'utf8')
@@ -354,5 +358,48 @@ describe('lua@5.3a: hyper-aos.lua', () => {
     msg['from-process'] = '1234'
     const out = await value(state, assignment(0n, msg), ctx)
     expect(at(out, 'results/output/data')).toBe('Message is not trusted.')
+  })
+})
+
+describe('lua@5.3a as the execution device of process@1.0', () => {
+  let w1: Wallet
+  beforeAll(async () => { [w1] = await wallets() })
+
+  async function spawn(ctx: ResolveContext, src: string): Promise<{ proc: Message; pid: string }> {
+    const proc = await commitMessage(message({
+      device: 'process@1.0', type: 'Process', 'scheduler-device': 'scheduler@1.0', 'execution-device': DEV,
+      scheduler: w1.address, authority: [w1.address], module: lua(src),
+    }), { wallet: w1 })
+    const o = await run(message({ device: 'scheduler@1.0' }), message({ path: 'schedule', method: 'POST', body: proc }), ctx)
+    expect(o.status, show(o.value)).toBe('ok')
+    return { proc, pid: messageId(proc, 'signed') }
+  }
+  async function send(ctx: ResolveContext, proc: Message, body: Record<string, Value>): Promise<void> {
+    const m = await commitMessage(message({ type: 'Message', target: messageId(proc, 'signed'), ...body }), { wallet: w1 })
+    const o = await run(proc, message({ path: 'schedule', method: 'POST', body: m }), ctx)
+    expect(o.status, show(o.value)).toBe('ok')
+  }
+
+  it('test.lua: compute gives results/output/body = 42', async () => {
+    const ctx = context({ wallet: w1 })
+    const { proc } = await spawn(ctx, TEST_LUA)
+    await send(ctx, proc, { n: 1n })
+    const o = await run(proc, message({ path: 'compute', slot: 1n }), ctx)
+    expect(o.status, show(o.value)).toBe('ok')
+    expect(at(o.value as Value, 'results/output/body')).toBe(42n)
+  })
+
+  it('hyper-aos.lua: an Eval from the owner gives data "1" and the aos prompt', async () => {
+    const ctx = context({ wallet: w1 })
+    const { proc } = await spawn(ctx, AOS_LUA)
+    const code = "Count = 0\nfunction add()\n  Send({Target = 'Foo', Data = 'Bar' });\n  Count = Count + 1\nend\nadd()\nreturn Count"
+    await send(ctx, proc, { action: 'Eval', body: lua(code) })
+    await send(ctx, proc, { action: 'Eval', data: 'Count + 41' })
+    const o1 = await run(proc, message({ path: 'compute', slot: 1n }), ctx)
+    expect(o1.status, show(o1.value)).toBe('ok')
+    expect(at(o1.value as Value, 'results/output/data')).toBe('1')
+    expect(at(o1.value as Value, 'results/output/prompt')).toBe('aos> ')
+    const o2 = await run(proc, message({ path: 'compute', slot: 2n }), ctx)
+    expect(at(o2.value as Value, 'results/output/data')).toBe('42')
   })
 })
