@@ -365,10 +365,10 @@ describe('lua@5.3a as the execution device of process@1.0', () => {
   let w1: Wallet
   beforeAll(async () => { [w1] = await wallets() })
 
-  async function spawn(ctx: ResolveContext, src: string): Promise<{ proc: Message; pid: string }> {
+  async function spawn(ctx: ResolveContext, src: string, extra: Record<string, Value> = {}): Promise<{ proc: Message; pid: string }> {
     const proc = await commitMessage(message({
       device: 'process@1.0', type: 'Process', 'scheduler-device': 'scheduler@1.0', 'execution-device': DEV,
-      scheduler: w1.address, authority: [w1.address], module: lua(src),
+      scheduler: w1.address, authority: [w1.address], module: lua(src), ...extra,
     }), { wallet: w1 })
     const o = await run(message({ device: 'scheduler@1.0' }), message({ path: 'schedule', method: 'POST', body: proc }), ctx)
     expect(o.status, show(o.value)).toBe('ok')
@@ -401,5 +401,17 @@ describe('lua@5.3a as the execution device of process@1.0', () => {
     expect(at(o1.value as Value, 'results/output/prompt')).toBe('aos> ')
     const o2 = await run(proc, message({ path: 'compute', slot: 2n }), ctx)
     expect(at(o2.value as Value, 'results/output/data')).toBe('42')
+  })
+  it('hyper-token.lua: transfers move balances', async () => {
+    const ctx = context({ wallet: w1 })
+    const TOKEN = readFileSync(join(SHARED, 'hyperbeam-data/scripts/hyper-token.lua'), 'utf8')
+    const bob = 'b'.repeat(43)
+    const { proc } = await spawn(ctx, TOKEN, { balance: message({ [w1.address]: 1000n }) })
+    await send(ctx, proc, { action: 'Transfer', recipient: bob, quantity: 10n })
+    await send(ctx, proc, { action: 'Transfer', recipient: bob, quantity: 5n })
+    const o = await run(proc, message({ path: 'compute', slot: 2n }), ctx)
+    expect(o.status, show(o.value)).toBe('ok')
+    expect(at(o.value as Value, `balance/${w1.address}`)).toBe(985n)
+    expect(at(o.value as Value, `balance/${bob}`)).toBe(15n)
   })
 })
