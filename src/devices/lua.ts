@@ -216,7 +216,9 @@ async function initialize(base: Message, ctx: ResolveContext): Promise<Message |
 async function ensureInitialized(base: Message, ctx: ResolveContext): Promise<Message | Outcome> {
   const h = handleOf(base)
   if (h?.current) return base
-  if (h && !h.current) {
+  // A state that is stale, or no longer live (a stored copy): restore, never silently start over.
+  const hasState = isMessage(base['priv']) && (base['priv'] as Message)['state'] !== undefined
+  if (h || hasState) {
     const restored = await restoreFromSnapshot(base, ctx)
     if (restored) return restored
     throw new LuaStateUnavailable('this message\'s Lua state has moved on (a later call used it) and it has no snapshot to restore')

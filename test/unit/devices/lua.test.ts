@@ -8,7 +8,9 @@ import { commitMessage } from '../../../src/codecs/commitments.ts'
 import { messageId } from '../../../src/core/id.ts'
 import type { ResolveContext } from '../../../src/core/device.ts'
 import type { Wallet } from '../../../src/crypto/wallet.ts'
-import { readFileSync } from 'node:fs'
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { FsStore } from '../../../src/store/fs.ts'
 import { join } from 'node:path'
 import { emptyMessage, isMessage, message, Float, type Message, type Value } from '../../../src/core/value.ts'
 import { resolve } from '../../../src/core/ao.ts'
@@ -413,5 +415,29 @@ describe('lua@5.3a as the execution device of process@1.0', () => {
     expect(o.status, show(o.value)).toBe('ok')
     expect(at(o.value as Value, `balance/${w1.address}`)).toBe(985n)
     expect(at(o.value as Value, `balance/${bob}`)).toBe(15n)
+  })
+  it('hyper-aos.lua restarts from a stored snapshot (filesystem store, a new node) and continues', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ao-tab-lua-'))
+    try {
+      const ctx1 = context({ wallet: w1, store: new FsStore(dir) })
+      const { proc } = await spawn(ctx1, AOS_LUA)
+      await send(ctx1, proc, { action: 'Eval', data: 'Count = 41' })
+      await send(ctx1, proc, { action: 'Eval', data: 'Handlers.add("ping", function(m) return m.body.action == "Ping" end, function(m) print("pong") end)' })
+      await send(ctx1, proc, { action: 'Ping' })
+      await send(ctx1, proc, { action: 'Eval', data: 'Count + 1' })
+      expect((await run(proc, message({ path: 'compute', slot: 2n }), ctx1)).status).toBe('ok')
+      // A second node over the same directory: no live state, so it restores slot 2's snapshot.
+      const ctx2 = context({ wallet: w1, store: new FsStore(dir) })
+      const o3 = await run(proc, message({ path: 'compute', slot: 3n }), ctx2)
+      expect(o3.status, show(o3.value)).toBe('ok')
+      expect(String(at(o3.value as Value, 'results/output/data'))).toContain('pong')
+      const o4 = await run(proc, message({ path: 'compute', slot: 4n }), ctx2)
+      expect(at(o4.value as Value, 'results/output/data')).toBe('42')
+      // The uninterrupted node gives the same slot-4 result.
+      const u4 = await run(proc, message({ path: 'compute', slot: 4n }), ctx1)
+      expect(withoutPriv(at(u4.value as Value, 'results')!)).toBe(withoutPriv(at(o4.value as Value, 'results')!))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
