@@ -11,6 +11,7 @@ import type { Wallet } from '../../../src/crypto/wallet.ts'
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { FsStore } from '../../../src/store/fs.ts'
+import { createNode } from '../../../src/node/node.ts'
 import { join } from 'node:path'
 import { emptyMessage, isMessage, message, Float, type Message, type Value } from '../../../src/core/value.ts'
 import { resolve } from '../../../src/core/ao.ts'
@@ -439,5 +440,18 @@ describe('lua@5.3a as the execution device of process@1.0', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('lua@5.3a as an HTTP request hook (HyperBEAM lua_http_hook_test)', () => {
+  it('a Lua `request` hook answers every request with "i like turtles"', async () => {
+    const [w1] = await wallets()
+    const node = await createNode({
+      wallet: w1,
+      config: message({ on: message({ request: message({ device: DEV, module: lua(TEST_LUA) }) }) }),
+    })
+    const r = await node.handle(new Request('http://127.0.0.1/hello?hello=world'))
+    expect(r.status).toBe(200)
+    expect(await r.text()).toContain('i like turtles')
   })
 })
