@@ -8,7 +8,7 @@ import { commitMessage } from '../../../src/codecs/commitments.ts'
 import { messageId } from '../../../src/core/id.ts'
 import type { ResolveContext } from '../../../src/core/device.ts'
 import type { Wallet } from '../../../src/crypto/wallet.ts'
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { readFileSync, mkdtempSync, rmSync, cpSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { FsStore } from '../../../src/store/fs.ts'
 import { createNode } from '../../../src/node/node.ts'
@@ -439,6 +439,48 @@ describe('lua@5.3a as the execution device of process@1.0', () => {
       expect(withoutPriv(at(u4.value as Value, 'results')!)).toBe(withoutPriv(at(o4.value as Value, 'results')!))
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('lua@5.3a: two nodes, same assignments', () => {
+  it('a node replaying the same assignments from slot 0 gets the same results and the same snapshot bytes', async () => {
+    const [w1] = await wallets()
+    const dirA = mkdtempSync(join(tmpdir(), 'ao-tab-lua-a-'))
+    const dirB = mkdtempSync(join(tmpdir(), 'ao-tab-lua-b-'))
+    try {
+      const ctxA = context({ wallet: w1, store: new FsStore(dirA) })
+      const proc = await commitMessage(message({
+        device: 'process@1.0', type: 'Process', 'scheduler-device': 'scheduler@1.0', 'execution-device': DEV,
+        scheduler: w1.address, authority: [w1.address], module: lua(AOS_LUA),
+      }), { wallet: w1 })
+      expect((await run(message({ device: 'scheduler@1.0' }), message({ path: 'schedule', method: 'POST', body: proc }), ctxA)).status).toBe('ok')
+      for (const data of ['T = {} for i = 1, 30 do T["k" .. i] = math.random(1000) end', 'local s = "" for k, v in pairs(T) do s = s .. k .. "=" .. v .. ";" end return s', 'os.time()']) {
+        const m = await commitMessage(message({ type: 'Message', target: messageId(proc, 'signed'), action: 'Eval', data }), { wallet: w1 })
+        expect((await run(proc, message({ path: 'schedule', method: 'POST', body: m }), ctxA)).status).toBe('ok')
+      }
+      const a = await run(proc, message({ path: 'compute', slot: 3n }), ctxA)
+      expect(a.status, show(a.value)).toBe('ok')
+      // Node B has the same assignments (copied) and nothing computed.
+      expect(readdirSync(dirA).some((e) => e.startsWith('computed'))).toBe(true)
+      cpSync(dirA, dirB, { recursive: true })
+      for (const e of readdirSync(dirB)) if (e.startsWith('computed')) rmSync(join(dirB, e), { recursive: true, force: true })
+      const ctxB = context({ wallet: w1, store: new FsStore(dirB) })
+      const b = await run(proc, message({ path: 'compute', slot: 3n }), ctxB)
+      expect(b.status, show(b.value)).toBe('ok')
+      for (const slot of [1n, 2n, 3n]) {
+        const ra = await run(proc, message({ path: 'compute', slot }), ctxA)
+        const rb = await run(proc, message({ path: 'compute', slot }), ctxB)
+        expect(withoutPriv(at(rb.value as Value, 'results')!)).toBe(withoutPriv(at(ra.value as Value, 'results')!))
+      }
+      expect(String(at(b.value as Value, 'results/output/data'))).not.toBe('')
+      const sa = at(await value(a.value as Message, message({ path: 'snapshot' }), ctxA), 'body') as Uint8Array
+      const sb = at(await value(b.value as Message, message({ path: 'snapshot' }), ctxB), 'body') as Uint8Array
+      expect(sa.length).toBeGreaterThan(1000)
+      expect(Buffer.compare(sa, sb)).toBe(0)
+    } finally {
+      rmSync(dirA, { recursive: true, force: true })
+      rmSync(dirB, { recursive: true, force: true })
     }
   })
 })
