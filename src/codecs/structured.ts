@@ -123,7 +123,8 @@ export function fromTabm(tabm: Tabm): Message | Value[] {
       continue
     }
     if (isTabm(v)) { out[rawKey] = fromTabm(v) as Value; continue }
-    const type = types.get(normalizeKey(rawKey))
+    // ao-types keys are escaped, not lower-cased: an ID-shaped key keeps its case.
+    const type = types.get(rawKey) ?? types.get(normalizeKey(rawKey))
     out[rawKey] = type === undefined ? (v as Binary) : decodeScalar(type, v as Binary)
   }
   if (types.get('.') === 'list') return numberedToList(out)

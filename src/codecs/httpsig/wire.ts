@@ -261,18 +261,21 @@ function parsePart(inline: string, part: Uint8Array): [string, Binary | Tabm] {
   }
   const rest = emptyTabm()
   for (const k of Object.keys(headers)) {
-    if (k === 'content-disposition' || k === 'content-type' || k === 'ao-body-key' || k === 'content-digest') continue
+    if (k === 'content-disposition' || k === 'ao-body-key' || k === 'content-digest') continue
+    // Only a multipart content-type is framing; any other is a field of the part's message.
+    if (k === 'content-type' && binText(headers[k]!).startsWith('multipart/')) continue
     rest[k] = headers[k]!
   }
   const body = bytesToBinary(rawBody)
   const restKeys = Object.keys(rest).filter((k) => k !== 'ao-types')
   const types = rest['ao-types']
   if (restKeys.length === 0 && types === 'empty-message' && rawBody.length === 0) return [name, emptyTabm()]
-  if (rawBody.length === 0) return [name, rest]
+  // A part's ID-shaped keys travel in its own `ao-ids` header, as at the top level.
+  if (rawBody.length === 0) return [name, ungroupIds(rest)]
   if (restKeys.length === 0 && types === undefined) return [name, body]
   const [bodyKey] = inlineKey(headers)
   rest[bodyKey] = body
-  return [name, rest]
+  return [name, ungroupIds(rest)]
 }
 
 /** ungroup_ids: `ao-ids` back into ID-named keys. */
