@@ -6,7 +6,9 @@
  *
  * Each node:http request becomes a Web Request for the node's handler
  * (src/node/http.ts, the same code a browser worker runs) and its Response is
- * written back. Bound to 127.0.0.1 unless --host says otherwise.
+ * written back. Bound to 127.0.0.1 unless --host says otherwise. With
+ * --store DIR, results go to a filesystem store in DIR and process snapshots
+ * to a blockstore-fs in DIR/blocks (the results refer to them by CID).
  *
  * Which requests are HyperPATHs (the node) and which are the PWA's files,
  * when --static is given:
@@ -35,6 +37,8 @@ import { loadJwk, generateWallet, type Wallet } from '../crypto/wallet.ts'
 import { MemoryStore } from '../store/memory.ts'
 import { FsStore } from '../store/fs.ts'
 import type { Store } from '../store/store.ts'
+import type { Blocks } from '../snapshot/blocks.ts'
+import { openFsBlocks } from '../snapshot/fs-blockstore.ts'
 import { BadInput } from '../core/errors.ts'
 import { CliUsage, parseArgs } from './io.ts'
 
@@ -258,17 +262,21 @@ export async function serveCommand(args: string[]): Promise<number> {
   const host = typeof opts['host'] === 'string' ? opts['host'] : DEFAULT_HOST
   const wallet = typeof opts['wallet'] === 'string' ? await loadWallet(opts['wallet']) : await generateWallet()
   let store: Store = new MemoryStore()
+  let blocks: Blocks | undefined
   if (typeof opts['store'] === 'string') {
     const dir = resolve(opts['store'])
     await mkdir(dir, { recursive: true })
     store = new FsStore(dir)
+    // Process snapshots as content-addressed blocks beside the store.
+    blocks = await openFsBlocks(join(dir, 'blocks'))
   }
-  const node = await createNode({ wallet, store, capabilities: { fetch: (r) => fetch(r) } })
+  const node = await createNode({ wallet, store, blocks, capabilities: { fetch: (r) => fetch(r) } })
   const running = await startServer({ node, port, host, staticDir: typeof opts['static'] === 'string' ? opts['static'] : undefined })
   const lines = [
     `ao serve: ${running.url}`,
     `  node address: ${node.address}${opts['wallet'] ? '' : ' (a new wallet, not saved: --wallet FILE keeps an identity)'}`,
     `  store: ${store.name === 'memory' ? 'memory (not persistent; --store DIR keeps results)' : store.name}`,
+    `  snapshots: ${blocks ? `blocks in ${join(resolve(opts['store'] as string), 'blocks')}` : 'inline in the store'}`,
     `  static: ${typeof opts['static'] === 'string' ? resolve(opts['static']) : 'none (every path is a HyperPATH)'}`,
   ]
   process.stdout.write(lines.join('\n') + '\n')

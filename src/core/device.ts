@@ -10,6 +10,7 @@
  */
 import type { Message, Value } from './value.ts'
 import type { Store } from '../store/store.ts'
+import type { Blocks } from '../snapshot/blocks.ts'
 import type { Wallet } from '../crypto/wallet.ts'
 import type { PathItem } from './typed-json.ts'
 
@@ -51,6 +52,11 @@ export interface Capabilities {
    * report data, with the certificates the host supplies, if any. Node only (src/snp/generate-node.ts).
    */
   snp?: (reportData: Uint8Array) => Promise<{ report: Uint8Array; certificates?: { vcek?: Uint8Array; vlek?: Uint8Array; ask?: Uint8Array; ark?: Uint8Array } }>
+  /**
+   * Content-addressed blocks for process snapshots (blockstore-fs in Node, blockstore-idb in the
+   * browser): with them, process@1.0 stores each snapshot as blocks and keeps only its CID.
+   */
+  blocks?: Blocks
 }
 
 export type HashpathMode = 'update' | 'ignore'

@@ -58,6 +58,7 @@ import type { Store } from '../store/store.ts'
 import { StoreFailed } from '../core/errors.ts'
 import { copy, processIdOf, storedSlots, text, toInt, uncommitted, withOnlyCommitted } from './scheduler.ts'
 import { setKeysPlain } from './stack.ts'
+import { putSnapshot, getSnapshot, isSnapshotMessage } from '../snapshot/snapshot.ts'
 
 export const PROCESS = 'process@1.0'
 const UNSET = new Atom('unset')
@@ -203,7 +204,17 @@ async function ensureLoaded(base: Message, pid: string, target: bigint, ctx: Res
   const snap = await latestResult(store, pid, { limit: target, snapshot: true })
   if (live && liveSlot !== undefined && liveSlot <= target && (!snap || snap.slot <= liveSlot)) return ok(live)
   if (snap) {
-    const withProcess = isMessage(directGet(snap.msg, 'process')) ? snap.msg : await ensureProcessKey(snap.msg, ctx)
+    let snapMsg = snap.msg
+    const ref = directGet(snapMsg, 'snapshot')
+    if (isSnapshotMessage(ref)) {
+      // A snapshot held as blocks: fetched and checked against its CID before normalize sees it.
+      const blocks = ctx.capabilities.blocks
+      if (!blocks) return error(message({ status: 500n, body: `the snapshot of slot ${snap.slot} is held as blocks (${String(ref['snapshot-cid'])}) and this node has no blockstore` }))
+      const restored = await getSnapshot(blocks, ref)
+      if (!isMessage(restored)) return error(message({ status: 500n, body: `snapshot ${String(ref['snapshot-cid'])} is not a message` }))
+      snapMsg = setKeysPlain(snapMsg, { snapshot: restored })
+    }
+    const withProcess = isMessage(directGet(snapMsg, 'process')) ? snapMsg : await ensureProcessKey(snapMsg, ctx)
     const o = await runAs('execution', withProcess, message({ path: 'normalize' }), ctx, { hashpath: 'ignore' })
     // An execution device with no `normalize` has no shadow state to rebuild.
     const normalized = o.status === 'ok' && isMessage(o.value) ? o.value : o.status === 'not_found' ? withProcess : undefined
@@ -222,6 +233,13 @@ function phaseError(o: Outcome, phase: string, slot: bigint): Outcome {
   return { status: o.status === 'ok' ? 'error' : o.status, value: v }
 }
 
+/** A snapshot's keys without the resolver's `priv` and the `cache-control` it is answered with. */
+function publicKeys(m: Message): Message {
+  const out = emptyMessage()
+  for (const k of Object.keys(m)) if (k !== 'priv' && k !== 'cache-control') out[k] = m[k]!
+  return out
+}
+
 /** store_result: the state, with a snapshot every `process_cache_frequency` slots. */
 async function storeResult(pid: string, slot: bigint, state: Message, ctx: ResolveContext): Promise<void> {
   const store = needStore(ctx)
@@ -229,7 +247,16 @@ async function storeResult(pid: string, slot: bigint, state: Message, ctx: Resol
   let withSnapshot = state
   if (freq > 0n && slot % freq === 0n) {
     const snap = await takeSnapshot(state, ctx)
-    if (snap.status === 'ok' && isMessage(snap.value)) withSnapshot = setKeysPlain(state, { snapshot: snap.value })
+    if (snap.status === 'ok' && isMessage(snap.value)) {
+      const blocks = ctx.capabilities.blocks
+      let stored: Message = snap.value
+      if (blocks) {
+        // The snapshot as content-addressed blocks; the result keeps only the message naming its CID.
+        const ref = await putSnapshot(blocks, publicKeys(snap.value), message({ process: pid, slot }))
+        stored = ref.message
+      }
+      withSnapshot = setKeysPlain(state, { snapshot: stored })
+    }
   }
   await writeResult(store, pid, slot, state, withSnapshot)
 }

@@ -8,6 +8,7 @@ import { emptyMessage, message, type Message } from '../core/value.ts'
 import type { Capabilities, Outcome, ResolveContext } from '../core/device.ts'
 import type { PathItem } from '../core/typed-json.ts'
 import type { Store } from '../store/store.ts'
+import type { Blocks } from '../snapshot/blocks.ts'
 import { MemoryStore } from '../store/memory.ts'
 import { generateWallet, type Wallet } from '../crypto/wallet.ts'
 import { createContext, resolvePath } from '../core/ao.ts'
@@ -23,6 +24,8 @@ export interface NodeOptions {
   config?: Message
   capabilities?: Capabilities
   devices?: DeviceRegistry
+  /** Where process snapshots go as content-addressed blocks (else they stay inline in the store). */
+  blocks?: Blocks
 }
 
 export interface AoNode {
@@ -46,6 +49,7 @@ export async function createNode(opts: NodeOptions = {}): Promise<AoNode> {
   const store = opts.store ?? new MemoryStore()
   const devices = opts.devices ?? preloadedDevices()
   const config = emptyMessage()
+  const capabilities: Capabilities = opts.blocks ? { ...opts.capabilities, blocks: opts.blocks } : opts.capabilities ?? {}
   Object.assign(config, message({ operator: wallet.address, initialized: true }), opts.config ?? {})
   const node: AoNode = {
     address: wallet.address,
@@ -54,7 +58,7 @@ export async function createNode(opts: NodeOptions = {}): Promise<AoNode> {
     devices,
     config,
     context(overrides) {
-      const ctx = createContext({ devices, node: node.config, store, wallet, capabilities: opts.capabilities ?? {} })
+      const ctx = createContext({ devices, node: node.config, store, wallet, capabilities })
       return overrides ? { ...ctx, ...overrides } : ctx
     },
     resolvePath: (path) => resolvePath(path, node.context()),
