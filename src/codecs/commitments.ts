@@ -3,6 +3,7 @@
  * device. A commitment covers the message's TABM form, so the structured
  * message keeps its values and gains a `commitments` key.
  */
+import { binaryText } from '../core/value.ts'
 import { emptyMessage, isMessage, type Message, type Value } from '../core/value.ts'
 import { toTabm } from './structured.ts'
 import { commitHmac, commitSigned, commitmentsOf, verifyCommitment, HTTPSIG } from './httpsig/commitment.ts'
@@ -30,10 +31,10 @@ registerCommitmentDevice(HTTPSIG, (t, _id, c) => verifyCommitment(t, c, rsaSha51
   (t, wallet) => commitSigned(t, wallet, {}))
 registerCommitmentDevice(ANS104_DEVICE, (t, id) => verifyAns104Commitment(t, id), (t, wallet) => commitAns104(t, wallet))
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+const text = binaryText
 
-function withCommitments(msg: Message, t: Tabm): Message {
+/** The message with the commitments of its committed TABM (values kept as they are). */
+export function withCommitments(msg: Message, t: Tabm): Message {
   const out = emptyMessage()
   for (const k of Object.keys(msg)) if (k !== 'commitments') out[k] = msg[k]!
   const comms = (t as unknown as Message)['commitments']

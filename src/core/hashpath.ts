@@ -3,6 +3,7 @@
  * time. `sha-256-chain` (default) folds the previous two parts with SHA-256;
  * `accumulate-256` adds them as 256-bit numbers.
  */
+import { binaryText } from './value.ts'
 import { isMessage, type Message, type Value } from './value.ts'
 import { fromB64, toB64Url, utf8, concatBytes } from './bytes.ts'
 import { sha256 } from '../crypto/hash.ts'
@@ -13,8 +14,7 @@ import { InvalidHashpath, CannotAccumulate } from './errors.ts'
 
 export type HashpathAlg = 'sha-256-chain' | 'accumulate-256'
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+const text = binaryText
 
 /** The hashpath of a message on its own: priv.hashpath, else its ID over all commitments. */
 export function baseHashpath(msg: Message | Uint8Array | string): string {

@@ -7,6 +7,7 @@
  *                 (what the hashpath uses)
  * Several IDs combine by `accumulate` (a 256-bit sum, order-free).
  */
+import { binaryText } from './value.ts'
 import { isMessage, type Message, type Value } from './value.ts'
 import { fromB64, toB64Url, utf8 } from './bytes.ts'
 import { sha256 } from '../crypto/hash.ts'
@@ -42,8 +43,7 @@ export function nativeId(id: string | Uint8Array): Uint8Array {
   return utf8(id)
 }
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+const text = binaryText
 
 function selectCommitments(comms: Record<string, Message>, scope: IdScope): string[] {
   const ids = Object.keys(comms)

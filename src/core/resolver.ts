@@ -8,6 +8,7 @@
  * resolveMany folds a HyperPATH's message list; get/set/remove/keys go
  * through a message's own device.
  */
+import { binaryText } from './value.ts'
 import { Atom, Link, emptyMessage, isMessage, message, type Message, type Value } from './value.ts'
 import { As, Resolve, type PathItem } from './typed-json.ts'
 import { isIdShaped, normalizeKey, isPrivateKey } from './keys.ts'
@@ -26,8 +27,7 @@ export const DEFAULT_DEVICE = 'message@1.0'
 /** Nested resolutions (a device resolving inside a device) deeper than this are a loop. */
 export const MAX_DEPTH = 200
 
-const text = (v: unknown): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+const text = binaryText
 
 /** A message's own value for a key, without resolution: exact key first, then case-insensitive. */
 export function directGet(m: Message, key: string): Value | undefined {

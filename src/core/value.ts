@@ -67,3 +67,15 @@ export function atomName(v: boolean | null | Atom): string {
 
 export const isAtom = (v: unknown): v is boolean | null | Atom =>
   v === true || v === false || v === null || v instanceof Atom
+
+const lenient = new TextDecoder()
+
+/** The text of a binary value (its UTF-8, invalid bytes replaced), else undefined. */
+export function binaryText(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : v instanceof Uint8Array ? lenient.decode(v) : undefined
+}
+
+/** The text of a binary or of an atom other than true/false/null, else undefined. */
+export function binaryOrAtomText(v: unknown): string | undefined {
+  return v instanceof Atom ? v.name : binaryText(v)
+}

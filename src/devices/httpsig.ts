@@ -19,6 +19,8 @@
  *   verify      the commitment given as the request (HyperBEAM's verify/3), or
  *               else every httpsig commitment of the subject; a boolean
  */
+import { withCommitments } from '../codecs/commitments.ts'
+import { binaryText } from '../core/value.ts'
 import { emptyMessage, isBinary, isMessage, type Message, type Value } from '../core/value.ts'
 import { ok, type Device, type ResolveContext } from '../core/device.ts'
 import { isPrivateKey, normalizeKey } from '../core/keys.ts'
@@ -34,8 +36,7 @@ import { rsaPssVerify } from '../crypto/rsa.ts'
 import { BadInput, UnsupportedCommitment, Unauthorized } from '../core/errors.ts'
 import '../core/id.ts'
 
-export const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+export const text = binaryText
 
 /** A request flag: the atom true or the text `true` (hb_util:atom). */
 export const flag = (v: Value | undefined): boolean => v === true || text(v) === 'true'
@@ -99,15 +100,6 @@ export function asBinaryMap(m: Message, what: string): Tabm {
     else if (isMessage(v)) out[k] = asBinaryMap(v, what)
     else throw new BadInput(`${what}: key ${JSON.stringify(k)} is not a binary`)
   }
-  return out
-}
-
-/** The subject with the commitments of a committed TABM. */
-function withCommitments(subject: Message, t: Tabm): Message {
-  const out = emptyMessage()
-  for (const k of Object.keys(subject)) if (k !== 'commitments') out[k] = subject[k]!
-  const comms = (t as unknown as Message)['commitments']
-  if (comms !== undefined) out['commitments'] = comms
   return out
 }
 

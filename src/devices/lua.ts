@@ -14,6 +14,7 @@
  * - `snapshot` gives `{body: <portable state>}`; `normalize` restores it from
  *   `snapshot/<device-key>/body` or `snapshot/body` when `priv/state` is missing.
  */
+import { binaryText } from '../core/value.ts'
 import { emptyMessage, isMessage, Link, message, type Message, type Value } from '../core/value.ts'
 import { error, ok, type Device, type DeviceLookup, type KeyHandler, type Outcome, type ResolveContext, type Status } from '../core/device.ts'
 import { isIdShaped, isPrivateKey, normalizeKey } from '../core/keys.ts'
@@ -52,8 +53,7 @@ const DEFAULT_SANDBOX = [
   ['os', 'tmpname'], ['package'], ['loadfile'], ['require'], ['dofile'], ['load'], ['loadstring'],
 ]
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+const text = binaryText
 
 function copy(m: Message): Message {
   const out = emptyMessage()

@@ -2,6 +2,7 @@
  * message@1.0 (spec §1.6): the default device. Every key it does not name
  * is a plain (case-insensitive) lookup; private keys are never readable.
  */
+import { binaryText } from '../core/value.ts'
 import { Atom, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { ok, notFound, error, type Device, type ResolveContext, type Outcome } from '../core/device.ts'
 import { isPrivateKey, normalizeKey, sortKeys } from '../core/keys.ts'
@@ -17,8 +18,7 @@ import { BadInput, Unauthorized } from '../core/errors.ts'
 /** Keys a `set` request carries that are never set (HyperBEAM ?DEVICE_KEYS + set-mode). */
 const NOT_SET = new Set(['id', 'commitments', 'committers', 'keys', 'path', 'set', 'remove', 'verify', 'set-mode'])
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+const text = binaryText
 
 const isUnset = (v: Value | undefined): boolean => v instanceof Atom && v.name === 'unset'
 

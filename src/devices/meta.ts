@@ -27,6 +27,7 @@
  * `commitments` key smuggled in a query is not a verified commitment.
  * Resolutions that do not come from HTTP verify the request message itself.
  */
+import { binaryOrAtomText } from '../core/value.ts'
 import { Atom, Float, Link, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { isPrivateKey, normalizeKey } from '../core/keys.ts'
@@ -41,8 +42,7 @@ import { AoError, BadInput, Forbidden, MessageNotFound, Unauthorized } from '../
 export const META = 'meta@1.0'
 const VERSION = '0.1.0'
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : v instanceof Atom ? v.name : undefined
+const text = binaryOrAtomText
 
 function copy(m: Message): Message {
   const out = emptyMessage()
@@ -109,6 +109,25 @@ export async function requestSigners(req: Message, ctx: ResolveContext): Promise
 }
 
 /** The operator's address ('unclaimed' lets anyone administer the node, as in HyperBEAM). */
+/**
+ * Only what a request's signer covered: the committed keys of the HTTP request
+ * (verified by the HTTP layer), or of the request message when resolved in
+ * process; normalized, private and `excluded` keys left out.
+ */
+export function signedKeys(req: Message, ctx: ResolveContext, excluded: ReadonlySet<string>): Message {
+  const info = requestInfo(ctx)
+  const source = info ? info.singleton : req
+  const keys = info ? info.committed : committedKeysOf(req)
+  const out = emptyMessage()
+  for (const k of keys) {
+    const nk = normalizeKey(k)
+    if (excluded.has(nk) || isPrivateKey(nk)) continue
+    const v = directGet(source, k)
+    if (v !== undefined) out[nk] = v
+  }
+  return out
+}
+
 export function operatorOf(ctx: ResolveContext): string | undefined {
   return text(directGet(ctx.node, 'operator')) ?? ctx.wallet?.address
 }
@@ -166,16 +185,7 @@ async function updateNode(req: Message, ctx: ResolveContext): Promise<Outcome> {
   await assertOperator(req, ctx, 'a node message update (POST ~meta@1.0/info)')
   // Adopt only what the operator signed: the committed keys of the HTTP
   // request, or of the request message when resolved in process.
-  const info = requestInfo(ctx)
-  const source = info ? info.singleton : req
-  const keys = info ? info.committed : committedKeysOf(req)
-  const update = emptyMessage()
-  for (const k of keys) {
-    const nk = normalizeKey(k)
-    if (NOT_ADOPTED.has(nk) || isPrivateKey(nk)) continue
-    const v = directGet(source, k)
-    if (v !== undefined) update[nk] = v
-  }
+  const update = signedKeys(req, ctx, NOT_ADOPTED)
   const node = ctx.node
   for (const k of Object.keys(update)) node[k] = update[k]!
   const old = directGet(node, 'node_history')

@@ -24,6 +24,7 @@
  * (host, content-length, connection, …) are never relayed, and are dropped
  * from the peer's response, since they describe one hop, not the message.
  */
+import { binaryOrAtomText } from '../core/value.ts'
 import { Atom, emptyMessage, isMessage, message, type Binary, type Message, type Value } from '../core/value.ts'
 import { ok, type Device, type Outcome, type ResolveContext, type Status } from '../core/device.ts'
 import { normalizeKey } from '../core/keys.ts'
@@ -41,8 +42,7 @@ import { committersOf, committedKeysOf } from './meta.ts'
 
 export const RELAY = 'relay@1.0'
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : v instanceof Atom ? v.name : undefined
+const text = binaryOrAtomText
 
 // ---------------------------------------------------------------- HTTP ⇄ messages (shared with the HTTP server)
 

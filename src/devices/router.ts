@@ -29,6 +29,7 @@
  * `route-path`; we use the routed path. `register` (registration with a remote
  * router process) and `preprocess` (which needs apply@1.0) are not provided.
  */
+import { binaryOrAtomText } from '../core/value.ts'
 import { Atom, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { ok, error, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { isIdShaped, isPrivateKey, normalizeKey } from '../core/keys.ts'
@@ -39,12 +40,11 @@ import { sha256 } from '../crypto/hash.ts'
 import { numberedToList } from '../codecs/structured.ts'
 import { stringifyTyped } from '../core/typed-json.ts'
 import { BadInput, Forbidden, Unauthorized } from '../core/errors.ts'
-import { committedKeysOf, operatorOf, requestInfo, requestSigners } from './meta.ts'
+import { operatorOf, requestSigners, signedKeys } from './meta.ts'
 
 export const ROUTER = 'router@1.0'
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : v instanceof Atom ? v.name : undefined
+const text = binaryOrAtomText
 
 const asList = (v: Value | undefined): Value[] =>
   Array.isArray(v) ? v : isMessage(v) ? numberedToList(v) : []
@@ -289,16 +289,7 @@ async function addRoute(req: Message, ctx: ResolveContext): Promise<Outcome> {
   const signers = await requestSigners(req, ctx)
   if (signers.length === 0) throw new Unauthorized('adding a route (POST ~router@1.0/routes) needs a request signed by a route owner')
   if (!signers.some((s) => owners.includes(s))) throw new Forbidden(`adding a route needs a route owner's signature (${owners.join(', ')}); it is signed by ${signers.join(', ')}`)
-  const info = requestInfo(ctx)
-  const source = info ? info.singleton : req
-  const keys = info ? info.committed : committedKeysOf(req)
-  const route = emptyMessage()
-  for (const k of keys) {
-    const nk = normalizeKey(k)
-    if (NOT_ROUTE.has(nk) || isPrivateKey(nk)) continue
-    const v = directGet(source, k)
-    if (v !== undefined) route[nk] = v
-  }
+  const route = signedKeys(req, ctx, NOT_ROUTE)
   const routes = [...asList(directGet(ctx.node, 'routes')).filter(isMessage), route]
   // Stable sort by priority; routes without one go last (Erlang orders numbers before atoms).
   routes.sort((a, b) => {

@@ -40,6 +40,7 @@
  * Assignments of one process are made one at a time (a promise chain per process
  * and store); different processes are independent.
  */
+import { binaryText } from '../core/value.ts'
 import { emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { error, notFound, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
@@ -59,8 +60,7 @@ export const SCHEDULER = 'scheduler@1.0'
 export const MAX_ASSIGNMENT_QUERY_LEN = 1000
 export const ZERO_HASH = toB64Url(new Uint8Array(32))
 
-export const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+export const text = binaryText
 
 export function copy(m: Message): Message {
   const out = emptyMessage()

@@ -36,6 +36,7 @@
  * anything else is a 500. `/` with no query redirects (302) to the node's
  * `default_request` (default `/~meta@1.0/info`).
  */
+import { binaryOrAtomText } from '../core/value.ts'
 import { Atom, emptyMessage, message, type Binary, type Message, type Value } from '../core/value.ts'
 import { directGet } from '../core/resolver.ts'
 import { tryUtf8 } from '../core/bytes.ts'
@@ -61,8 +62,7 @@ const CORS_METHODS = 'GET, POST, PUT, DELETE, OPTIONS'
 const PREFLIGHT_METHODS = 'GET, POST, PUT, DELETE, OPTIONS, PATCH'
 const NULL_BODY = new Set([101, 103, 204, 205, 304])
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : v instanceof Atom ? v.name : undefined
+const text = binaryOrAtomText
 
 const isTrue = (v: Value | undefined): boolean => v === true || text(v) === 'true'
 

@@ -16,6 +16,7 @@
  *   the nonce (HyperBEAM never compares them), certificate validity at a time,
  *   and the certificate's product and signing-key kind.
  */
+import { binaryText } from '../core/value.ts'
 import { concatBytes, bytesEqual, fromB64, toB64Url } from '../core/bytes.ts'
 import { nativeId, messageId } from '../core/id.ts'
 import { normalizeKey, isPrivateKey } from '../core/keys.ts'
@@ -36,8 +37,7 @@ export const COMMITTED_PARAMETERS = ['vcpus', 'vcpu_type', 'vmm_type', 'guest_fe
 /** hb_opts' default `snp_enforced_keys`. */
 export const DEFAULT_ENFORCED_KEYS = ['firmware', 'kernel', 'initrd', 'append', 'vmm_type', 'guest_features']
 
-const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : undefined
+const text = binaryText
 
 /** report_data for an address and node-message ID, optionally bound to a relay challenge. */
 export function reportDataFor(address: string, nodeMessageId: string, challenge?: Uint8Array): Uint8Array {
