@@ -84,3 +84,21 @@ export class SnpNoWallet extends AoError { static override status = 500 }
 export class SnpNoTrustedConfigs extends AoError { static override status = 500 }
 /** A peer answered the SNP relay protocol with something that is not an SNP evidence message. */
 export class SnpRelayFailed extends UpstreamFailed {}
+/** An assignment to import with no signature. */
+export class AssignmentUnsigned extends BadInput {}
+/** An assignment to import with a commitment that does not verify (altered, or forged). */
+export class AssignmentSignatureInvalid extends BadInput {}
+/** An assignment without an integer `slot`, a `process` or a `hash-chain`, or naming no message. */
+export class AssignmentMalformed extends BadInput {}
+/** An assignment for another process than the one it is imported into. */
+export class AssignmentWrongProcess extends BadInput {}
+/** An assignment committed by no address of the process's `scheduler` list. */
+export class AssignmentNotByScheduler extends AoError { static override status = 403 }
+/** An assignment whose slot is not the one after the newest stored (a gap). */
+export class AssignmentOutOfOrder extends AoError { static override status = 409 }
+/** An assignment whose `hash-chain` does not extend the stored chain with its message. */
+export class AssignmentChainBroken extends AoError { static override status = 409 }
+/** Another assignment already holds the slot. */
+export class SlotTaken extends AoError { static override status = 409 }
+/** The message given with an assignment is not the one it names, or its commitments do not verify. */
+export class AssignedMessageInvalid extends BadInput {}

@@ -9,6 +9,8 @@
  *   slot      the current slot of a process: `{process, current, …}`.
  *   status    this scheduler: its address and the processes it schedules.
  *   next      (for process@1.0) the assignment after the base's `at-slot`.
+ *   import    store an assignment signed by another scheduler of the process
+ *             (checked: src/devices/scheduler-import.ts).
  *   Every other exported key goes to `schedule`; `set` and `keys` are message@1.0's.
  *
  * POST rules:
@@ -34,13 +36,36 @@
  * node wallet (httpsig@1.0), written under its ID and linked at
  * `assignments/<pid>/<slot>`; the scheduled message is written under its ID.
  * No Arweave here: `block-height` 0, `block-hash` 43 × `A` (32 zero bytes),
- * `block-timestamp` 0. `/slot` gives them unswapped (HyperBEAM swaps height and hash
+ * `block-timestamp` 0; `timestamp` is the node's clock (ms), as HyperBEAM's, so two
+ * runs over the same messages sign assignments with different IDs (and the
+ * results, whose hashpaths start from the assignment IDs, differ too: compare
+ * runs over the same assignments, see scheduler-import.ts). `/slot` gives them unswapped (HyperBEAM swaps height and hash
  * there, spec §3.10 #6).
+ *
+ * Idempotent scheduling: a message already scheduled for the process (same
+ * signed ID of its committed keys) is answered with its existing assignment, never
+ * a second slot, so a client that lost the answer (the node crashed) can retry.
+ * The index is `scheduled/<pid>/<message-id>` → the slot (decimal text), written
+ * before the slot link; an entry counts only when `assignments/<pid>/<slot>` holds
+ * an assignment of that very message, so an entry left by a crash before the slot
+ * link (or pointing at a slot later given to another message) reads as absent and
+ * is overwritten when the message is assigned. HyperBEAM (dev_scheduler_server
+ * do_assign, dev_scheduler_cache:write) keeps no such index: the same message
+ * POSTed twice gets two slots, and a process sees it twice.
+ *
+ * Crash safety of the writes, in order: the message and the assignment under
+ * their IDs, the index entry, then the slot link (what makes the slot exist). A
+ * crash before the link leaves unreferenced entries only; the restarted server
+ * continues from the newest linked slot.
+ *
+ * Importing assignments signed by another node: src/devices/scheduler-import.ts
+ * (the `import` key). Imports and local assignments of a process share the same
+ * queue and head (slot, chain).
  *
  * Assignments of one process are made one at a time (a promise chain per process
  * and store); different processes are independent.
  */
-import { binaryText } from '../core/value.ts'
+import { binaryText, Link } from '../core/value.ts'
 import { emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { error, notFound, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
@@ -54,6 +79,7 @@ import { commitmentsOf } from '../codecs/httpsig/commitment.ts'
 import { committedKeysOf, committersOf } from './meta.ts'
 import { BadInput, StoreFailed } from '../core/errors.ts'
 import type { Store } from '../store/store.ts'
+import { importKey } from './scheduler-import.ts'
 
 export const SCHEDULER = 'scheduler@1.0'
 /** At most this many assignments in one GET /schedule answer. */
@@ -137,7 +163,7 @@ export async function storedSlots(store: Store, pid: string): Promise<bigint[]> 
 }
 
 /** dev_scheduler_cache:latest: the newest slot and its hash chain (raw). */
-async function latest(store: Store, pid: string): Promise<{ slot: bigint; chain: Uint8Array } | undefined> {
+export async function latest(store: Store, pid: string): Promise<{ slot: bigint; chain: Uint8Array } | undefined> {
   const slots = await storedSlots(store, pid)
   if (slots.length === 0) return undefined
   const slot = slots[slots.length - 1]!
@@ -147,26 +173,69 @@ async function latest(store: Store, pid: string): Promise<{ slot: bigint; chain:
   return { slot, chain: fromB64(hc) }
 }
 
-/** dev_scheduler_server:next_hashchain */
-export function nextHashChain(prev: Uint8Array, msg: Message): Uint8Array {
-  return sha256(concatBytes(prev, utf8(messageId(msg, 'signed'))))
+/** The ID of the message an assignment assigns: its `body`'s signed ID (or link), else its `message`. */
+export function assignedMessageId(a: Message): string | undefined {
+  const body = directGet(a, 'body')
+  if (isMessage(body)) return messageId(body, 'signed')
+  if (body instanceof Link) return body.id
+  const m = text(directGet(a, 'message'))
+  return m !== undefined && isIdShaped(m) ? m : undefined
 }
 
-// ---------------------------------------------------------------- scheduling servers
+/** dev_scheduler_server:next_hashchain, from the message's signed ID. */
+export function nextHashChainFromId(prev: Uint8Array, id: string): Uint8Array {
+  return sha256(concatBytes(prev, utf8(id)))
+}
 
-interface Server {
+/** dev_scheduler_server:next_hashchain */
+export function nextHashChain(prev: Uint8Array, msg: Message): Uint8Array {
+  return nextHashChainFromId(prev, messageId(msg, 'signed'))
+}
+
+// ---------------------------------------------------------------- the message-ID → slot index
+
+export const scheduledPath = (pid: string, msgId: string): string => `scheduled/${pid}/${msgId}`
+
+/** The stored assignment of a message, if the index names a slot that really holds it. */
+export async function scheduledAssignment(store: Store, pid: string, msgId: string): Promise<Message | undefined> {
+  const slot = toInt(await store.read(scheduledPath(pid, msgId)) as Value | undefined)
+  if (slot === undefined) return undefined
+  const a = await readAssignment(store, pid, slot)
+  return a && assignedMessageId(a) === msgId ? a : undefined
+}
+
+/**
+ * Write an assignment (and its message, when given): the message and the
+ * assignment under their IDs, the index entry (unless opts.index is false: the
+ * message is already indexed at an earlier slot), then the slot link, last.
+ */
+export async function writeAssignment(store: Store, pid: string, slot: bigint, assignment: Message, msg: Message | undefined, opts: { index: boolean } = { index: true }): Promise<void> {
+  const msgId = assignedMessageId(assignment)
+  if (msg) await store.write(messageId(msg, 'signed'), msg)
+  const id = messageId(assignment, 'signed')
+  await store.write(id, assignment)
+  if (msgId !== undefined && opts.index) await store.write(scheduledPath(pid, msgId), String(slot))
+  await store.link(assignmentPath(pid, slot), id)
+}
+
+// ---------------------------------------------------------------- schedule heads
+
+/** The head of a process's schedule on one store: the newest slot and chain, and the queue of changes. */
+export interface Head {
   pid: string
   current: bigint
   chain: Uint8Array
-  /** The end of the chain of pending assignments. */
+  /** The end of the chain of pending assignments and imports. */
   tail: Promise<unknown>
+  /** This node is a scheduler of the process (it makes assignments, not only imports them). */
+  local: boolean
 }
 
-const servers = new WeakMap<Store, Map<string, Promise<Server>>>()
+const heads = new WeakMap<Store, Map<string, Promise<Head>>>()
 
-function serversOf(store: Store): Map<string, Promise<Server>> {
-  let m = servers.get(store)
-  if (!m) { m = new Map(); servers.set(store, m) }
+function headsOf(store: Store): Map<string, Promise<Head>> {
+  let m = heads.get(store)
+  if (!m) { m = new Map(); heads.set(store, m) }
   return m
 }
 
@@ -175,30 +244,43 @@ function needStore(ctx: ResolveContext): Store {
   return ctx.store
 }
 
-/** The local server of a process, started (continuing from the store) if needed. */
-function startServer(store: Store, pid: string): Promise<Server> {
-  const all = serversOf(store)
+/** The head of a process's schedule, loaded (continuing from the store) if needed. */
+export function headOf(store: Store, pid: string): Promise<Head> {
+  const all = headsOf(store)
   let s = all.get(pid)
   if (!s) {
-    s = latest(store, pid).then((l) => ({ pid, current: l ? l.slot : -1n, chain: l ? l.chain : new Uint8Array(0), tail: Promise.resolve() }))
+    s = latest(store, pid).then((l) => ({ pid, current: l ? l.slot : -1n, chain: l ? l.chain : new Uint8Array(0), tail: Promise.resolve(), local: false }))
     s.catch(() => all.delete(pid))
     all.set(pid, s)
   }
   return s
 }
 
-/** Assign the next slot to a message (only committed keys). Serialized per process. */
-function assign(server: Server, msg: Message, ctx: ResolveContext): Promise<Message> {
-  const run = async (): Promise<Message> => {
+/** Run `f` on the head after every earlier change of the same schedule. */
+export function queued<T>(head: Head, f: () => Promise<T>): Promise<T> {
+  const p = head.tail.then(f, f)
+  head.tail = p.catch(() => undefined)
+  return p
+}
+
+/**
+ * Assign the next slot to a message (only committed keys), or answer with its
+ * existing assignment when it is already scheduled. Serialized per process.
+ */
+function assign(head: Head, msg: Message, ctx: ResolveContext): Promise<Message> {
+  return queued(head, async () => {
     const store = needStore(ctx)
-    const chain = nextHashChain(server.chain, msg)
-    const slot = server.current + 1n
+    const msgId = messageId(msg, 'signed')
+    const existing = await scheduledAssignment(store, head.pid, msgId)
+    if (existing) return existing
+    const chain = nextHashChainFromId(head.chain, msgId)
+    const slot = head.current + 1n
     const path = text(directGet(msg, 'path'))
     const assignment = message({
       path: path === undefined || path === '' ? 'compute' : path,
       'data-protocol': 'ao',
       variant: 'ao.N.1',
-      process: server.pid,
+      process: head.pid,
       epoch: '0',
       slot,
       'block-height': 0n,
@@ -210,17 +292,11 @@ function assign(server: Server, msg: Message, ctx: ResolveContext): Promise<Mess
     })
     if (!ctx.wallet) throw new StoreFailed('scheduler@1.0 needs the node wallet to sign assignments')
     const signed = await commitMessage(assignment, { wallet: ctx.wallet })
-    const id = messageId(signed, 'signed')
-    await store.write(messageId(msg, 'signed'), msg)
-    await store.write(id, signed)
-    await store.link(assignmentPath(server.pid, slot), id)
-    server.current = slot
-    server.chain = chain
+    await writeAssignment(store, head.pid, slot, signed, msg)
+    head.current = slot
+    head.chain = chain
     return signed
-  }
-  const p = server.tail.then(run, run)
-  server.tail = p.catch(() => undefined)
-  return p
+  })
 }
 
 // ---------------------------------------------------------------- finding things
@@ -259,13 +335,16 @@ async function findProcessMessage(pid: string, base: Message, toSched: Message |
   return isMessage(stored) ? stored : undefined
 }
 
-type Found = { kind: 'local'; server: Server } | { kind: 'error'; outcome: Outcome }
+type Found = { kind: 'local'; server: Head } | { kind: 'error'; outcome: Outcome }
 
 /** find_server: local when this node's wallet is one of the process's schedulers. */
 async function findServer(pid: string, base: Message, toSched: Message | undefined, ctx: ResolveContext): Promise<Found> {
   const store = needStore(ctx)
-  const running = serversOf(store).get(pid)
-  if (running) return { kind: 'local', server: await running }
+  const running = headsOf(store).get(pid)
+  if (running) {
+    const head = await running.catch(() => undefined)
+    if (head?.local) return { kind: 'local', server: head }
+  }
   const proc = await findProcessMessage(pid, base, toSched, ctx)
   if (!proc) return { kind: 'error', outcome: notFound(message({ status: 404n, body: `Process ${pid} is not available on this node.` })) }
   const loc = directGet(proc, 'scheduler') ?? directGet(proc, 'scheduler-location') ?? (toSched ? directGet(toSched, 'scheduler-location') : undefined)
@@ -273,7 +352,9 @@ async function findServer(pid: string, base: Message, toSched: Message | undefin
   const addresses = parseSchedulers(loc)
   if (ctx.wallet && addresses.includes(ctx.wallet.address)) {
     if ((await store.read(pid)) === undefined) await store.write(pid, proc)
-    return { kind: 'local', server: await startServer(store, pid) }
+    const head = await headOf(store, pid)
+    head.local = true
+    return { kind: 'local', server: head }
   }
   return {
     kind: 'error',
@@ -436,7 +517,11 @@ async function slot(base: Message, req: Message, ctx: ResolveContext): Promise<O
 }
 
 async function status(_base: Message, _req: Message, ctx: ResolveContext): Promise<Outcome> {
-  const processes = ctx.store ? [...serversOf(ctx.store).keys()].sort() : []
+  const processes: string[] = []
+  if (ctx.store) {
+    for (const [pid, h] of headsOf(ctx.store)) if ((await h.catch(() => undefined))?.local) processes.push(pid)
+  }
+  processes.sort()
   return ok(message({ address: ctx.wallet?.address ?? '', processes, 'cache-control': 'no-store' }))
 }
 
@@ -480,9 +565,9 @@ export const schedulerDevice: Device = {
   name: SCHEDULER,
   info: () => ({
     // HyperBEAM also exports location, init and checkpoint (Arweave records; not here).
-    exports: ['status', 'next', 'schedule', 'slot'],
+    exports: ['status', 'next', 'schedule', 'slot', 'import'],
     excludes: ['set', 'keys'],
     default: (_key, base, req, ctx) => schedule(base, req, ctx),
   }),
-  keys: { schedule, slot, status, next },
+  keys: { schedule, slot, status, next, import: importKey },
 }

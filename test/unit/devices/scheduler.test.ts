@@ -1,7 +1,8 @@
 /** scheduler@1.0: POST/GET schedule, slot, status, next; the hash chain; assignments in the store. */
 import { describe, it, expect, beforeAll } from 'vitest'
 import { context, wallets, run, show, vectors } from './helpers.ts'
-import { schedulerDevice, nextHashChain, parseSchedulers, withoutHint, ZERO_HASH } from '../../../src/devices/scheduler.ts'
+import { schedulerDevice, nextHashChain, parseSchedulers, scheduledPath, withoutHint, ZERO_HASH } from '../../../src/devices/scheduler.ts'
+import type { Store } from '../../../src/store/store.ts'
 import { isMessage, message, type Message, type Value } from '../../../src/core/value.ts'
 import { commitMessage, verifyMessage } from '../../../src/codecs/commitments.ts'
 import { messageId } from '../../../src/core/id.ts'
@@ -240,5 +241,102 @@ describe('scheduler@1.0', () => {
     expect((w.value as Message)['reason']).toBe('Received assignment slot does not match expected slot.')
     const noSlot = await run(message({ device: 'scheduler@1.0', process: proc }), 'next', ctx)
     expect(noSlot.status).toBe('error')
+  })
+
+  describe('idempotent scheduling (a retry after a lost answer)', () => {
+    /** The same store seen as a new object: what a restarted node sees (the in-memory heads are per store object). */
+    const restarted = (store: Store): Store => ({
+      name: store.name, read: (p) => store.read(p), write: (p, v) => store.write(p, v), link: (p, t) => store.link(p, t), list: (p) => store.list(p),
+    })
+    const slotOf = async (pid: string, ctx: ResolveContext) => ((await run(SCHED, message({ path: 'slot', target: pid }), ctx)).value as Message)['current']
+
+    it('a message POSTed again gets its existing assignment (same slot, same signed assignment), never a second slot', async () => {
+      const ctx = ctxFor(w1)
+      const proc = await processMsg(w1.address)
+      const pid = messageId(proc, 'signed')
+      const a0 = (await run(SCHED, post(proc), ctx)).value as Message
+      const m1 = await signed({ target: pid, k: '1' })
+      const m2 = await signed({ target: pid, k: '2' })
+      const a1 = (await run(SCHED, post(m1), ctx)).value as Message
+      const a2 = (await run(SCHED, post(m2), ctx)).value as Message
+      const again1 = (await run(SCHED, post(m1), ctx)).value as Message
+      expect(again1['slot']).toBe(1n)
+      expect(messageId(again1, 'signed')).toBe(messageId(a1, 'signed'))
+      // Uncommitted keys added on the way do not make it another message.
+      const again2 = (await run(SCHED, post(message({ ...m2, extra: 'unsigned' })), ctx)).value as Message
+      expect(messageId(again2, 'signed')).toBe(messageId(a2, 'signed'))
+      // The process itself, POSTed again (a spawn retried): slot 0.
+      const again0 = (await run(SCHED, post(proc), ctx)).value as Message
+      expect(messageId(again0, 'signed')).toBe(messageId(a0, 'signed'))
+      expect(await slotOf(pid, ctx)).toBe(2n)
+      expect(await ctx.store!.list(`assignments/${pid}`)).toEqual(['0', '1', '2'])
+      // A new message still continues the chain.
+      const m3 = await signed({ target: pid, k: '3' })
+      const a3 = (await run(SCHED, post(m3), ctx)).value as Message
+      expect(a3['slot']).toBe(3n)
+      expect(a3['hash-chain']).toBe(toB64Url(nextHashChain(fromB64(a2['hash-chain'] as string), m3)))
+    })
+
+    it('concurrent POSTs of one message share one slot; and after a restart the index still answers', async () => {
+      const ctx = ctxFor(w1)
+      const proc = await processMsg(w1.address)
+      const pid = messageId(proc, 'signed')
+      await run(SCHED, post(proc), ctx)
+      const m = await signed({ target: pid, k: 'same' })
+      const outs = await Promise.all([1, 2, 3, 4].map(() => run(SCHED, post(m), ctx)))
+      expect(outs.map((o) => (o.value as Message)['slot'])).toEqual([1n, 1n, 1n, 1n])
+      const ctx2 = context({ wallet: w1, store: restarted(ctx.store!), extra: [schedulerDevice] })
+      const again = (await run(SCHED, post(m), ctx2)).value as Message
+      expect(again['slot']).toBe(1n)
+      expect(await slotOf(pid, ctx2)).toBe(1n)
+      expect(await ctx.store!.read(scheduledPath(pid, messageId(m, 'signed')))).toBe('1')
+    })
+
+    it('an index entry that a crash left pointing at a slot without that message reads as absent', async () => {
+      const ctx = ctxFor(w1)
+      const proc = await processMsg(w1.address)
+      const pid = messageId(proc, 'signed')
+      await run(SCHED, post(proc), ctx)
+      const store = ctx.store!
+      const m1 = await signed({ target: pid, k: 'a' })
+      const m2 = await signed({ target: pid, k: 'b' })
+      // A crash after the index write, before the slot link: the entry names slot 1, which does not exist.
+      await store.write(scheduledPath(pid, messageId(m1, 'signed')), '1')
+      const ctx2 = context({ wallet: w1, store: restarted(store), extra: [schedulerDevice] })
+      // Another message takes slot 1 first: m1's stale entry now points at m2's slot.
+      const a2 = (await run(SCHED, post(m2), ctx2)).value as Message
+      expect(a2['slot']).toBe(1n)
+      const a1 = (await run(SCHED, post(m1), ctx2)).value as Message
+      expect(a1['slot']).toBe(2n)
+      expect((a1['body'] as Message)['k']).toBe('a')
+      expect(await store.read(scheduledPath(pid, messageId(m1, 'signed')))).toBe('2')
+      // And a garbage entry is ignored too.
+      const m3 = await signed({ target: pid, k: 'c' })
+      await store.write(scheduledPath(pid, messageId(m3, 'signed')), 'not a slot')
+      expect(((await run(SCHED, post(m3), ctx2)).value as Message)['slot']).toBe(3n)
+      expect(await slotOf(pid, ctx2)).toBe(3n)
+    })
+
+    it('a crash after the assignment was written but before its slot link: the retry is assigned that slot afresh', async () => {
+      const ctx = ctxFor(w1)
+      const proc = await processMsg(w1.address)
+      const pid = messageId(proc, 'signed')
+      await run(SCHED, post(proc), ctx)
+      const m1 = await signed({ target: pid, k: 'x' })
+      const a1 = (await run(SCHED, post(m1), ctx)).value as Message
+      // Simulate the crash: the slot link is gone, the assignment and the index entry remain.
+      const copy = new MemoryStore()
+      for (const p of [pid, messageId(proc, 'signed'), messageId(m1, 'signed'), messageId(a1, 'signed')]) await copy.write(p, (await ctx.store!.read(p))!)
+      const a0 = (await ctx.store!.read(`assignments/${pid}/0`)) as Message
+      await copy.write(messageId(a0, 'signed'), a0)
+      await copy.link(`assignments/${pid}/0`, messageId(a0, 'signed'))
+      await copy.write(scheduledPath(pid, messageId(m1, 'signed')), '1')
+      const ctx2 = context({ wallet: w1, store: copy, extra: [schedulerDevice] })
+      const retry = (await run(SCHED, post(m1), ctx2)).value as Message
+      expect(retry['slot']).toBe(1n)
+      expect(retry['hash-chain']).toBe(a1['hash-chain'])
+      expect(await copy.list(`assignments/${pid}`)).toEqual(['0', '1'])
+      expect(((await run(SCHED, post(m1), ctx2)).value as Message)['slot']).toBe(1n)
+    })
   })
 })
