@@ -29,7 +29,10 @@
  * (else its `body`), the message its `message` (optional when the assignment's
  * body is inline), the process the request's `process` or the stored message
  * named by the assignment's `process`. Answers `{process, slot, assignment: <id>,
- * imported: true|false}` (false: it was already there).
+ * imported: true|false}` (false: it was already there). Over HTTP, send them as
+ * a json@1.0 body (`codec-device: json@1.0`): an httpsig multipart body drops
+ * the `signature` of nested commitments today (see the report of issue 4), so a
+ * nested assignment would arrive unsigned and be refused.
  */
 import { isMessage, message, type Message, type Value } from '../core/value.ts'
 import { ok, type Outcome, type ResolveContext } from '../core/device.ts'
@@ -43,6 +46,8 @@ import {
   AssignmentSignatureInvalid, AssignmentUnsigned, AssignmentWrongProcess, MessageNotFound, SlotTaken, StoreFailed,
 } from '../core/errors.ts'
 import type { Store } from '../store/store.ts'
+import { fromTabm } from '../codecs/structured.ts'
+import type { Tabm } from '../codecs/tabm.ts'
 import {
   assignedMessageId, headOf, nextHashChainFromId, parseSchedulers, queued, readAssignment, scheduledAssignment, text, toInt,
   withOnlyCommitted, writeAssignment,
@@ -114,15 +119,23 @@ export async function importAssignment(store: Store, processMsg: Message, assign
   })
 }
 
+/**
+ * A message as a json@1.0 request carries it (TABM: `ao-types` not applied) in
+ * its structured form; the signed ID and the signatures do not change.
+ */
+function typed(v: Value | undefined): Value | undefined {
+  return isMessage(v) && 'ao-types' in v ? fromTabm(v as unknown as Tabm) : v
+}
+
 /** scheduler@1.0 `import`. */
 export async function importKey(_base: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
   const store = ctx.store
   if (!store) throw new StoreFailed('scheduler@1.0 import needs a store')
-  const a = directGet(req, 'assignment') ?? directGet(req, 'body')
+  const a = typed(directGet(req, 'assignment') ?? directGet(req, 'body'))
   if (!isMessage(a)) throw new AssignmentMalformed('import needs the assignment as the request\'s `assignment` or `body`')
-  const m = directGet(req, 'message')
+  const m = typed(directGet(req, 'message'))
   const pid = text(directGet(a, 'process'))
-  let proc: Value | undefined = directGet(req, 'process')
+  let proc = typed(directGet(req, 'process'))
   if (!isMessage(proc) || messageId(proc, 'signed') !== pid) proc = pid === undefined ? undefined : await store.read(pid) as Value | undefined
   if (!isMessage(proc)) throw new MessageNotFound(`process ${pid ?? '(none named)'} is not available on this node: send it as \`process\``)
   const r = await importAssignment(store, proc, a, isMessage(m) ? m : undefined)
