@@ -5,9 +5,10 @@
  */
 import { transfer, wrap, type Remote } from 'comlink'
 import type { NodeInfo, NodeWorkerApi, ResolveResult } from './worker.ts'
+import type { ExecutionStats } from './exec-stats.ts'
 import { requestToWire, transferables, wireToResponse, type WireRequest, type WireResponse } from './wire.ts'
 
-export type { NodeInfo, ResolveResult }
+export type { ExecutionStats, NodeInfo, ResolveResult }
 
 export interface NodeClient {
   readonly worker: Worker
@@ -23,6 +24,8 @@ export interface NodeClient {
   /** `handle` for a Request or a same-origin path. */
   fetch(input: Request | string, init?: RequestInit): Promise<Response>
   unsignedId(text: string): Promise<string>
+  /** What the node's execution devices did since its worker started. */
+  stats(): Promise<ExecutionStats>
 }
 
 export function startNode(): NodeClient {
@@ -42,5 +45,6 @@ export function startNode(): NodeClient {
       return wireToResponse(await handle(await requestToWire(req)))
     },
     unsignedId: (text) => remote.unsignedId(text),
+    stats: () => remote.stats(),
   }
 }

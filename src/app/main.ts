@@ -42,8 +42,11 @@ let ready = false
 declare global {
   /** The node client, for the devtools console: `await aoNode.resolvePath('/~message@1.0&a=b/a')`. */
   var aoNode: NodeClient
+  /** dApp helpers (sign, post, get over this origin's HTTP ingress), loaded on first use: `const ao = await aoDapp()`. */
+  var aoDapp: () => Promise<typeof import('./dapp.ts')>
 }
 globalThis.aoNode = node
+globalThis.aoDapp = () => import('./dapp.ts')
 
 node.worker.addEventListener('error', (e) => {
   e.preventDefault()

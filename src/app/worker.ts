@@ -1,10 +1,12 @@
 /**
- * The node's module Web Worker. It starts an AO-Core node (createNode) with the
- * wallet kept in IndexedDB and its store in IndexedDB (IdbStore, database
- * `ao-tab-store`: messages, computed results, assignments survive a reload),
- * and serves it to the page over comlink
- * (src/app/client.ts): info, resolvePath, handle (HyperBEAM's HTTP API on
- * serialized requests), and the unsigned ID of a typed-JSON message.
+ * The node's module Web Worker. It starts an AO-Core node (src/app/tab-node.ts)
+ * with the wallet kept in IndexedDB, its store in IndexedDB (IdbStore, database
+ * `ao-tab-store`: messages, computed results, assignments survive a reload) and
+ * process snapshots as blocks in IndexedDB (blockstore-idb, `ao-tab-blocks`),
+ * and serves it to the page over comlink (src/app/client.ts): info,
+ * resolvePath, handle (HyperBEAM's HTTP API on serialized requests), the
+ * unsigned ID of a typed-JSON message, and what its execution devices did
+ * (stats: a restore from a snapshot versus a replay).
  */
 import { expose, transfer } from 'comlink'
 import { unsignedId } from '../core/id.ts'
@@ -12,11 +14,10 @@ import { parseTypedJson, stringifyTyped } from '../core/typed-json.ts'
 import { isMessage } from '../core/value.ts'
 import { InvalidTypedJson } from '../core/errors.ts'
 import type { Status } from '../core/device.ts'
-import { createNode, type AoNode } from '../node/node.ts'
+import type { AoNode } from '../node/node.ts'
 import { loadNodeWallet } from './wallet-db.ts'
-import { IdbStore } from '../store/idb.ts'
-import { MemoryStore } from '../store/memory.ts'
-import type { Store } from '../store/store.ts'
+import { startTabNode } from './tab-node.ts'
+import { emptyStats, snapshotStats, type ExecutionStats } from './exec-stats.ts'
 import { responseToWire, textWire, transferables, wireToRequest, type WireRequest, type WireResponse } from './wire.ts'
 
 export interface NodeInfo {
@@ -31,6 +32,10 @@ export interface NodeInfo {
   store?: string
   /** Why the store is not persistent, when it is not. */
   storeError?: string
+  /** Where process snapshots go as blocks: `idb:ao-tab-blocks`; absent when they stay inline in the store. */
+  blocks?: string
+  /** Why there is no blockstore, when there is none. */
+  blocksError?: string
 }
 
 export interface ResolveResult {
@@ -42,23 +47,21 @@ export interface ResolveResult {
 const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 
 const info: NodeInfo = { address: null, ready: false }
+let stats: ExecutionStats = emptyStats()
 
 const started: Promise<AoNode> = (async () => {
   const { wallet, created } = await loadNodeWallet()
   info.address = wallet.address
   info.newWallet = created
-  let store: Store
-  try {
-    store = await IdbStore.open()
-  } catch (e) {
-    // Still a working node, but say loudly that nothing it caches survives a reload.
-    info.storeError = describe(e)
-    store = new MemoryStore()
-  }
-  info.store = store.name
-  const node = await createNode({ wallet, store })
+  // Still a working node without IndexedDB, but info says loudly that nothing it caches survives a reload.
+  const tab = await startTabNode({ wallet })
+  info.store = tab.store
+  if (tab.storeError !== undefined) info.storeError = tab.storeError
+  if (tab.blocks !== undefined) info.blocks = tab.blocks
+  if (tab.blocksError !== undefined) info.blocksError = tab.blocksError
+  stats = tab.stats
   info.ready = true
-  return node
+  return tab.node
 })()
 started.catch((e: unknown) => { info.error = describe(e) })
 
@@ -100,6 +103,9 @@ const api = {
     }
     return transfer(wire, transferables(wire))
   },
+
+  /** What the execution devices did since this worker started (calls per key, restores from snapshots). */
+  stats(): ExecutionStats { return snapshotStats(stats) },
 
   /** The unsigned ID of a message written as typed JSON. Throws the core's typed errors. */
   unsignedId(text: string): string {
