@@ -95,10 +95,31 @@ export const isImmutable = (m: object): boolean => IMMUTABLE.has(m)
 export function messageId(msg: Message | Value[] | Uint8Array | string, scope: IdScope = 'unsigned'): string {
   if (typeof msg === 'string') return toB64Url(sha256(utf8(msg)))
   if (msg instanceof Uint8Array) return toB64Url(sha256(msg))
-  if (!IMMUTABLE.has(msg)) return (Array.isArray(msg) ? null : flatMessageId(msg)) ?? tabmId(toTabm(msg, { linkify: 'discard' }), scope)
+  if (!IMMUTABLE.has(msg)) return computeId(msg, scope)
   let entry = ID_CACHE.get(msg)
   if (entry === undefined) { entry = {}; ID_CACHE.set(msg, entry) }
-  return (entry[scope] ??= (Array.isArray(msg) ? null : flatMessageId(msg)) ?? tabmId(toTabm(msg, { linkify: 'discard' }), scope))
+  return (entry[scope] ??= computeId(msg, scope))
+}
+
+function computeId(msg: Message | Value[], scope: IdScope): string {
+  if (Array.isArray(msg)) return tabmId(toTabm(msg, { linkify: 'discard' }), scope)
+  return committedId(msg, scope) ?? flatMessageId(msg) ?? tabmId(toTabm(msg, { linkify: 'discard' }), scope)
+}
+
+/**
+ * The ID of a message whose selected commitments are already there: it is
+ * made of their keys alone, so the message body need not be encoded (a
+ * signed process's ID, the hashpath base of a committed request). Null when
+ * the scope selects none and the ID is an HMAC over the content.
+ */
+function committedId(msg: Message, scope: IdScope): string | null {
+  const c = msg['commitments']
+  if (c === undefined || !isMessage(c)) return null
+  const comms = c as Record<string, Value>
+  for (const k in comms) if (!isMessage(comms[k])) return null
+  const selected = selectCommitments(comms as Record<string, Message>, scope)
+  if (selected.length === 0) return null
+  return selected.length === 1 ? selected[0]! : toB64Url(accumulate(selected.map(nativeId)))
 }
 
 export const unsignedId = (msg: Message | Value[]): string => messageId(msg, 'unsigned')

@@ -25,6 +25,7 @@ import { pathPartsOf } from '../core/path-parts.ts'
 import { As, type PathItem } from '../core/typed-json.ts'
 import { getKey, resolveMany, setKeys } from '../core/ao.ts'
 import { sha256 } from '../crypto/hash.ts'
+import { hashpath } from '../core/hashpath.ts'
 import { MessageNotFound } from '../core/errors.ts'
 import { numberedToList } from '../codecs/structured.ts'
 import { encodeList, isNumberedMessage } from '../lua/codec.ts'
@@ -314,8 +315,14 @@ function hostFunctions(base: Message, ctx: ResolveContext): (op: string, args: V
 
 // ---------------------------------------------------------------- calls
 
-function seedOf(args: Uint8Array): [bigint, bigint] {
-  const h = sha256(args)
+/**
+ * math.random's seed for a call: SHA-256 of the function name and the
+ * hashpath the call extends (the base's, and the request's part), which names
+ * this computation on every node. (Hashing the encoded arguments instead cost
+ * a pass over the whole process state, module included, on every slot.)
+ */
+function seedOf(fname: string, base: Message, req: Message): [bigint, bigint] {
+  const h = sha256(utf8.encode(`${fname}\n${hashpath(base, req)}`))
   const v = new DataView(h.buffer, h.byteOffset, h.byteLength)
   return [v.getBigInt64(0, true), v.getBigInt64(8, true)]
 }
@@ -355,8 +362,9 @@ const compute: KeyHandler = async (key, rawBase, req, ctx) => {
   params = (await loadLinks(params, ctx)) as Value[]
 
   const vm = handle.vm
-  const res = await vm.call(fname, params, {
-    seed: seedOf(encodeList(params)),
+  const encoded = encodeList(params)
+  const res = await vm.call(fname, encoded, {
+    seed: seedOf(fname, base, req),
     now: nowOf(req),
     limits: limitsOf(ctx),
     host: hostFunctions(base, ctx),

@@ -47,9 +47,15 @@ local function keyless(a, b)
   return tostring(a) < tostring(b)
 end
 local function sortedkeys(t)
-  local ks, n = {}, 0
-  for k in rawnext, t do n = n + 1; ks[n] = k end
-  tsort(ks, keyless)
+  local ks, n, strs, nums, other = {}, 0, false, false, false
+  for k in rawnext, t do
+    n = n + 1; ks[n] = k
+    local tk = type(k)
+    if tk == 'string' then strs = true elseif tk == 'number' then nums = true else other = true end
+  end
+  -- Keys all strings or all numbers: the same order by the built-in <, with
+  -- no Lua call per comparison (what most tables are, and the hot path).
+  if other or (strs and nums) then tsort(ks, keyless) else tsort(ks) end
   return ks, n
 end
 
@@ -296,11 +302,15 @@ function I.resume(bytes)
 end
 function I.used() return used end
 
+local function event_ok() return 'ok' end
 function I.install(list)
   local ao = rawget(G, 'ao')
   if type(ao) ~= 'table' then ao = {}; rawset(G, 'ao', ao) end
   for op in gmatch(list, '[^,]+') do
     local f = function(...) return host(op, ...) end
+    -- The host answers every event with 'ok' and keeps nothing: answering here
+    -- saves encoding the arguments (scripts often pass whole messages).
+    if op == 'event' then f = event_ok end
     ao[op] = f
     add_builtin('ao.' .. op, f)
   end

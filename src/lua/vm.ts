@@ -215,15 +215,15 @@ export class LuaVM {
     this.generation++
   }
 
-  /** Call a global function with arguments; `ao.*` calls are served by env.host. */
-  async call(fname: string, args: Value[], env: CallEnv): Promise<CallResult> {
+  /** Call a global function with arguments (or their encoding); `ao.*` calls are served by env.host. */
+  async call(fname: string, args: Value[] | Uint8Array, env: CallEnv): Promise<CallResult> {
     if (this.busy) throw new LuaStateUnavailable('this Lua state is already running a call')
     this.busy = true
     this.generation++
     this.engine.global.setMemoryMax(this.memoryUsed() + env.limits.memory)
     try {
       try {
-        this.internal('start', [fname, encodeList(args), env.seed[0], env.seed[1], env.now, BigInt(env.limits.instructions)], 0)
+        this.internal('start', [fname, args instanceof Uint8Array ? args : encodeList(args), env.seed[0], env.seed[1], env.now, BigInt(env.limits.instructions)], 0)
       } catch (e) {
         if (e instanceof LuaLoadError) return { ok: false, error: new LuaScriptError(e.message, '') }
         throw e

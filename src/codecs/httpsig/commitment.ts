@@ -8,7 +8,8 @@ import { emptyMessage, isMessage, type Binary, type Message, type Value } from '
 import { isIdShaped, normalizeKey, sortKeys } from '../../core/keys.ts'
 import { concatBytes, fromB64, toB64, toB64Url, utf8, utf8Length } from '../../core/bytes.ts'
 import { hmacAo, sha256 } from '../../crypto/hash.ts'
-import { contentDigestValue, sfString, sfStringLoose } from './sf.ts'
+import { sfString, sfStringLoose } from './sf.ts'
+import { bodyDigest } from './digest.ts'
 import { tabmToHttp } from './wire.ts'
 import { MAX_HEADER_LENGTH, type HttpMessage } from './types.ts'
 import { InvalidCommitment, UnsupportedCommitment } from '../../core/errors.ts'
@@ -91,7 +92,7 @@ export function normalizeForEncoding(t: Tabm, committed: string[], _bundle = fal
   const encoded: HttpMessage = Object.create(null)
   for (const k of Object.keys(withSigInfo)) if (k !== 'body') encoded[k] = withSigInfo[k]!
   const body = withSigInfo['body']
-  if (body !== undefined) encoded['content-digest'] = contentDigestValue(sha256(typeof body === 'string' ? utf8(body) : body))
+  if (body !== undefined) encoded['content-digest'] = bodyDigest(body)
   let keys = Object.keys(encoded)
   if (!carriedOrder || keys.length <= 32) keys = sortKeys(keys)
   else keys = carriedComponentOrder(keys, committed)

@@ -8,7 +8,8 @@ import type { Binary } from '../../core/value.ts'
 import { isIdShaped, normalizeKey, sortKeys } from '../../core/keys.ts'
 import { concatBytes, fromUtf8, toB64Url, tryUtf8, utf8, utf8Length } from '../../core/bytes.ts'
 import { sha256 } from '../../crypto/hash.ts'
-import { contentDigestValue, sfString } from './sf.ts'
+import { sfString } from './sf.ts'
+import { bodyDigest } from './digest.ts'
 import { MAX_HEADER_LENGTH, type HttpMessage } from './types.ts'
 import { InvalidMultipart, InvalidStructuredField } from '../../core/errors.ts'
 import { parseItem } from 'structured-headers'
@@ -78,7 +79,7 @@ export function tabmToHttp(tabm: Tabm): HttpMessage {
   }
   if (!isEmpty(body)) {
     headers['body'] = body
-    headers['content-digest'] = contentDigestValue(sha256(asBytes(body)))
+    headers['content-digest'] = bodyDigest(body)
   }
   return headers
 }
