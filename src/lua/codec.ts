@@ -52,12 +52,29 @@ class Writer {
   i64(n: bigint) { this.ensure(8); this.view.setBigInt64(this.len, n, true); this.len += 8 }
   f64(n: number) { this.ensure(8); this.view.setFloat64(this.len, n, true); this.len += 8 }
   bytes(b: Uint8Array) { this.u32(b.length); this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length }
+  /** A string as its UTF-8 bytes, written in place (no intermediate array). */
+  str(s: string) {
+    this.ensure(4 + s.length * 3)
+    const at = this.len + 4
+    let n = 0
+    if (s.length <= 64) {
+      // Short ASCII (keys, IDs): byte by byte; anything else goes to the encoder.
+      for (; n < s.length; n++) {
+        const c = s.charCodeAt(n)
+        if (c >= 0x80) break
+        this.buf[at + n] = c
+      }
+    }
+    if (n < s.length) n = utf8.encodeInto(s, this.buf.subarray(at)).written
+    this.view.setUint32(this.len, n, true)
+    this.len = at + n
+  }
   result(): Uint8Array { return this.buf.slice(0, this.len) }
 }
 
 function write(w: Writer, v: Value, depth: number): void {
   if (depth > 200) throw new BadInput('a value nested more than 200 deep cannot be passed to Lua')
-  if (typeof v === 'string') { w.tag('s'); w.bytes(utf8.encode(v)) }
+  if (typeof v === 'string') { w.tag('s'); w.str(v) }
   else if (v instanceof Uint8Array) { w.tag('s'); w.bytes(v) }
   else if (typeof v === 'bigint') {
     if (v >= INT64_MIN && v <= INT64_MAX) { w.tag('i'); w.i64(v) } else { w.tag('s'); w.bytes(utf8.encode(v.toString())) }
@@ -77,7 +94,7 @@ function write(w: Writer, v: Value, depth: number): void {
     } else {
       const keys = Object.keys(v).filter((k) => v[k] !== undefined)
       w.tag('m'); w.u32(keys.length)
-      for (const k of keys) { w.tag('s'); w.bytes(utf8.encode(k)); write(w, v[k]!, depth + 1) }
+      for (const k of keys) { w.tag('s'); w.str(k); write(w, v[k]!, depth + 1) }
     }
   } else throw new BadInput('a value that cannot be passed to Lua')
 }
