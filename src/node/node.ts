@@ -15,6 +15,7 @@ import { createContext, resolvePath } from '../core/ao.ts'
 import { resolveRequest } from '../core/resolver.ts'
 import { preloadedDevices, type DeviceRegistry } from '../devices/index.ts'
 import { handleHttp } from './http.ts'
+import type { Network } from '../p2p/network.ts'
 
 export interface NodeOptions {
   /** The operator's wallet; a fresh RSA-4096 wallet is generated when absent. */
@@ -42,6 +43,8 @@ export interface AoNode {
   resolve(base: PathItem, req: PathItem | string): Promise<Outcome>
   /** HyperBEAM's HTTP API. */
   handle(request: Request): Promise<Response>
+  /** The node's peer-to-peer side, once it has joined a network (src/p2p/network.ts joinNetwork). */
+  network?: Network
 }
 
 export async function createNode(opts: NodeOptions = {}): Promise<AoNode> {

@@ -1,0 +1,41 @@
+/** Shared pieces of the p2p tests: nodes with hosts on 127.0.0.1, waiting for conditions. */
+import { MemoryBlockstore } from 'blockstore-core'
+import { createNode, type AoNode } from '../../src/node/node.ts'
+import { MemoryStore } from '../../src/store/memory.ts'
+import { Blocks } from '../../src/snapshot/blocks.ts'
+import { createHost, type Host, type HostOptions } from '../../src/p2p/host.ts'
+import { joinNetwork, type Network, type NetworkOptions } from '../../src/p2p/network.ts'
+import type { Wallet } from '../../src/crypto/wallet.ts'
+
+/** Poll until `f` returns a truthy value (or throw after `ms`, saying what was awaited). */
+export async function waitFor<T>(what: string, f: () => T | Promise<T>, ms = 20_000, every = 50): Promise<NonNullable<Awaited<T>>> {
+  const end = Date.now() + ms
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await f()
+      if (v) return v as NonNullable<Awaited<T>>
+    } catch (e) { last = e }
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
+    await new Promise((r) => setTimeout(r, every))
+  }
+}
+
+export interface TestPeer { node: AoNode; host: Host; net: Network; blocks: Blocks }
+
+/** A node (memory store, memory blockstore) with a host on 127.0.0.1, joined through `bootstrap`. */
+export async function peer(wallet: Wallet, o: { host?: HostOptions; net?: NetworkOptions } = {}): Promise<TestPeer> {
+  const blockstore = new MemoryBlockstore()
+  const blocks = new Blocks(blockstore)
+  const node = await createNode({ wallet, store: new MemoryStore(), blocks })
+  const host = await createHost({ wsPort: null, blockstore, ...o.host })
+  const net = await joinNetwork(node, host, { announceIntervalMs: 3_000, ...o.net })
+  return { node, host, net, blocks }
+}
+
+/** The TCP multiaddr of a host (Node peers dial TCP). */
+export const tcpAddr = (h: Host): string => {
+  const a = h.multiaddrs().find((m) => m.includes('/tcp/') && !m.includes('/ws'))
+  if (!a) throw new Error('no TCP listen address')
+  return a
+}
