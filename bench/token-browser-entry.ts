@@ -4,7 +4,10 @@
  * snapshots as blocks in blockstore-idb), hyper-token.lua spawned on
  * lua@5.3a, N transfers signed (httpsig, two senders) and scheduled, slot 0
  * (the spawn) computed, then the timed part: compute&slot=N, i.e. slots
- * 1..N, each one Lua call, a snapshot and the result written to IndexedDB.
+ * 1..N, each one Lua call and its result (with a snapshot every
+ * process_cache_frequency slots) written to IndexedDB. `seconds` ends when
+ * slot N is answered, `durableSeconds` when every result has landed in
+ * IndexedDB (process@1.0 may write behind the computation).
  *
  * Baseline, in the same worker: bare calls into a Lua VM through wasmoon's C
  * API (push a Lua function and an integer, lua_pcallk, pop), which every
@@ -21,7 +24,7 @@ import { commitMessage } from '../src/codecs/commitments.ts'
 import { messageId } from '../src/core/id.ts'
 import { directGet } from '../src/core/resolver.ts'
 import { loadJwk, type Wallet } from '../src/crypto/wallet.ts'
-import { startTabNode, type TabNode } from '../src/app/tab-node.ts'
+import { flushStore, startTabNode, type TabNode } from '../src/app/tab-node.ts'
 import { countingDevice, emptyStats } from '../src/app/exec-stats.ts'
 import { createNode } from '../src/node/node.ts'
 import { preloadedDevices } from '../src/devices/index.ts'
@@ -38,6 +41,8 @@ interface Input {
   token: string; jwk1: object; jwk2: object; transfers: number
   /** Diagnostic: the node in memory (MemoryStore, MemoryBlockstore) instead of IndexedDB, to see what storage costs. */
   memory?: boolean
+  /** process_cache_frequency for the node (a snapshot every this many slots); the node's default when absent. */
+  cacheFrequency?: number
 }
 
 /** Sign many messages, `width` at a time (WebCrypto signs off the thread). */
@@ -81,7 +86,11 @@ async function bareLuaCalls(rounds = 15, batch = 20_000): Promise<number> {
 
 type Timings = Record<string, { n: number; ms: number }>
 
-/** Times the node's store and block operations from now on (they are awaited one at a time in a compute, so the sums are wall time). */
+/**
+ * Times the node's store and block operations from now on: count and summed
+ * duration per operation. Results written behind the computation, in
+ * batches, overlap, so the sums can exceed the wall time.
+ */
 function timeStorage(tab: TabNode): Timings {
   const t: Timings = {}
   const wrap = (obj: object, names: string[], prefix: string): void => {
@@ -107,12 +116,12 @@ function timeStorage(tab: TabNode): Timings {
   return t
 }
 
-async function memoryNode(wallet: Wallet): Promise<TabNode> {
+async function memoryNode(wallet: Wallet, config?: Message): Promise<TabNode> {
   const stats = emptyStats()
   const devices = preloadedDevices()
   devices.add(countingDevice(devices.get('lua@5.3a')!, stats))
-  const node = await createNode({ wallet, devices, blocks: new Blocks(new MemoryBlockstore()) })
-  return { node, store: node.store.name, blocks: 'memory', stats }
+  const node = await createNode({ wallet, devices, blocks: new Blocks(new MemoryBlockstore()), ...(config && { config }) })
+  return { node, store: node.store.name, blocks: 'memory', stats, flush: () => flushStore(node.store) }
 }
 
 /** Raw IndexedDB puts per second, each of `size` fresh bytes in its own readwrite transaction (no Dexie, no encoding). */
@@ -138,9 +147,12 @@ async function rawIdbPuts(count = 300, size = 32 * 1024): Promise<number> {
   }
 }
 
-async function run({ token, jwk1, jwk2, transfers, memory }: Input): Promise<Record<string, unknown>> {
+async function run({ token, jwk1, jwk2, transfers, memory, cacheFrequency }: Input): Promise<Record<string, unknown>> {
   const [w1, w2] = await Promise.all([loadJwk(jwk1), loadJwk(jwk2)])
-  const tab = memory ? await memoryNode(w1) : await startTabNode({ wallet: w1, storeDb: 'bench-token-store', blocksDb: 'bench-token-blocks' })
+  const config = cacheFrequency === undefined ? undefined : message({ process_cache_frequency: BigInt(cacheFrequency) })
+  const tab = memory
+    ? await memoryNode(w1, config)
+    : await startTabNode({ wallet: w1, storeDb: 'bench-token-store', blocksDb: 'bench-token-blocks', ...(config && { config }) })
   if (tab.storeError || tab.blocksError) throw new Error(`IndexedDB: ${tab.storeError ?? tab.blocksError}`)
   const { node } = tab
   const proc = await commitMessage(message({
@@ -179,6 +191,8 @@ async function run({ token, jwk1, jwk2, transfers, memory }: Input): Promise<Rec
   t = performance.now()
   const out = await node.resolvePath(`/${pid}~process@1.0/compute&slot+integer=${transfers}`)
   const seconds = (performance.now() - t) / 1000
+  await tab.flush()
+  const durableSeconds = (performance.now() - t) / 1000
   if (out.status !== 'ok' || directGet(out.value as Message, 'at-slot') !== BigInt(transfers)) throw new Error(`compute slot ${transfers}: ${out.status}`)
   const balance = directGet(out.value as Message, 'balance') as Message
   for (const [who, bal] of expected) {
@@ -191,8 +205,8 @@ async function run({ token, jwk1, jwk2, transfers, memory }: Input): Promise<Rec
   const idb = await rawIdbPuts()
   const perSecond = transfers / seconds
   return {
-    transfers, seconds, perSecond, signSeconds, scheduleSeconds,
-    store: tab.store, blocks: tab.blocks,
+    transfers, seconds, perSecond, durableSeconds, signSeconds, scheduleSeconds,
+    store: tab.store, blocks: tab.blocks, cacheFrequency: String(directGet(node.config, 'process_cache_frequency') ?? 'process@1.0 default'),
     storage: Object.fromEntries(Object.entries(storage).map(([k, v]) => [k, { n: v.n, seconds: v.ms / 1000 }])),
     baseline: { what: 'bare Lua calls through wasmoon (lua_pcallk), same worker', perSecond: bare },
     ratio: perSecond / bare,

@@ -10,6 +10,7 @@
  *
  *   {"bench":"token-browser","transfers":N,"seconds":s,"perSecond":x,
  *    "baseline":{"what":…,"perSecond":y},"ratio":x/y,"bareCallsPerTransfer":y/x,
+ *    "durableSeconds","durablePerSecond" (until every result is in IndexedDB),
  *    "idbBaseline":{…},"signSeconds","scheduleSeconds","storage":{op:{n,seconds}},"chromium",…}
  *
  * The baseline is bare Lua calls (wasmoon's C API) in the same worker: every
@@ -21,7 +22,8 @@
  *
  * Exits 1 when the run fails (a wrong balance counts as failing), not on speed.
  * Env: AO_BENCH_TRANSFERS (default 1000), AO_SHARED (default ../shared), CHROMIUM_PATH;
- * AO_BENCH_STORE=memory (diagnostic: the node in memory instead of IndexedDB, to see what storage costs).
+ * diagnostics: AO_BENCH_STORE=memory (the node in memory instead of IndexedDB, to see what
+ * storage costs), AO_BENCH_CACHE_FREQUENCY=<n> (a snapshot every n slots instead of the node's default).
  */
 import { createServer } from 'node:http'
 import { readFile } from 'node:fs/promises'
@@ -87,6 +89,7 @@ try {
     jwk2: JSON.parse(await readFile(join(SHARED, 'hyperbeam-data/test/key-2.json'), 'utf8')),
     transfers: TRANSFERS,
     memory: process.env.AO_BENCH_STORE === 'memory',
+    ...(process.env.AO_BENCH_CACHE_FREQUENCY && { cacheFrequency: Number(process.env.AO_BENCH_CACHE_FREQUENCY) }),
   }
   const timer = deadline(LIMIT_MS, 'the token bench')
   let r
@@ -103,6 +106,8 @@ try {
     transfers: r.transfers,
     seconds: round(r.seconds, 4),
     perSecond: Math.round(r.perSecond),
+    durableSeconds: round(r.durableSeconds, 4),
+    durablePerSecond: Math.round(r.transfers / r.durableSeconds),
     baseline: { what: r.baseline.what, perSecond: Math.round(r.baseline.perSecond) },
     ratio: round(r.ratio, 3),
     bareCallsPerTransfer: Math.round(r.baseline.perSecond / r.perSecond),
@@ -111,6 +116,7 @@ try {
     scheduleSeconds: round(r.scheduleSeconds, 3),
     store: r.store,
     blocks: r.blocks,
+    cacheFrequency: r.cacheFrequency,
     storage: Object.fromEntries(Object.entries(r.storage).map(([k, v]) => [k, { n: v.n, seconds: round(v.seconds, 3) }])),
     chromium: /Chrome\/([\d.]+)/.exec(r.ua)?.[1] ?? 'unknown',
   }))

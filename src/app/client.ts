@@ -26,6 +26,8 @@ export interface NodeClient {
   unsignedId(text: string): Promise<string>
   /** What the node's execution devices did since its worker started. */
   stats(): Promise<ExecutionStats>
+  /** Waits until every result the node computed is written to its store. */
+  flush(): Promise<void>
 }
 
 export function startNode(): NodeClient {
@@ -46,5 +48,6 @@ export function startNode(): NodeClient {
     },
     unsignedId: (text) => remote.unsignedId(text),
     stats: () => remote.stats(),
+    flush: () => remote.flush(),
   }
 }

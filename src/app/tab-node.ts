@@ -10,6 +10,7 @@ import type { Message } from '../core/value.ts'
 import type { Wallet } from '../crypto/wallet.ts'
 import { createNode, type AoNode } from '../node/node.ts'
 import { preloadedDevices } from '../devices/index.ts'
+import * as processModule from '../devices/process.ts'
 import { DEFAULT_IDB_NAME, IdbStore } from '../store/idb.ts'
 import { MemoryStore } from '../store/memory.ts'
 import type { Store } from '../store/store.ts'
@@ -39,7 +40,19 @@ export interface TabNode {
   blocks?: string
   blocksError?: string
   stats: ExecutionStats
+  /** Resolves once every computed result the node queued is written to its store (a clean shutdown; reading the store itself). */
+  flush(): Promise<void>
 }
+
+/**
+ * process@1.0's wait for its write-behind result queue, looked up rather than
+ * imported: a process device that writes results synchronously has none, and
+ * then there is nothing to wait for.
+ */
+const flushResults = (processModule as unknown as Record<string, unknown>)['flushResults'] as ((store: Store) => Promise<void>) | undefined
+
+/** Resolves once the process results queued for `store` are written. */
+export const flushStore = (store: Store): Promise<void> => flushResults?.(store) ?? Promise.resolve()
 
 const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 
@@ -75,5 +88,6 @@ export async function startTabNode(opts: TabNodeOptions): Promise<TabNode> {
     ...(blocks && { blocks: `idb:${blocksDb}` }),
     ...(blocksError !== undefined && { blocksError }),
     stats,
+    flush: () => flushStore(store),
   }
 }

@@ -48,6 +48,7 @@ const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.m
 
 const info: NodeInfo = { address: null, ready: false }
 let stats: ExecutionStats = emptyStats()
+let flush = (): Promise<void> => Promise.resolve()
 
 const started: Promise<AoNode> = (async () => {
   const { wallet, created } = await loadNodeWallet()
@@ -60,6 +61,7 @@ const started: Promise<AoNode> = (async () => {
   if (tab.blocks !== undefined) info.blocks = tab.blocks
   if (tab.blocksError !== undefined) info.blocksError = tab.blocksError
   stats = tab.stats
+  flush = tab.flush
   info.ready = true
   return tab.node
 })()
@@ -106,6 +108,16 @@ const api = {
 
   /** What the execution devices did since this worker started (calls per key, restores from snapshots). */
   stats(): ExecutionStats { return snapshotStats(stats) },
+
+  /**
+   * Waits until every result the node computed is written to IndexedDB
+   * (process@1.0 writes behind the computation; a reload can drop what has not
+   * landed, which is then computed again when asked for). Throws a failed write.
+   */
+  async flush(): Promise<void> {
+    await started
+    await flush()
+  },
 
   /** The unsigned ID of a message written as typed JSON. Throws the core's typed errors. */
   unsignedId(text: string): string {
