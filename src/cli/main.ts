@@ -2,6 +2,7 @@
  * `ao`: a command-line tool for people debugging AO-Core messages. Reads and
  * writes the typed-JSON message format (see README).
  */
+import '../p2p/polyfill.ts' // Node 20: Promise.withResolvers, before any libp2p code runs (ao relay, ao serve --bootstrap)
 import { parseTypedJson, stringifyTyped } from '../core/typed-json.ts'
 import { isMessage, type Message, type Value } from '../core/value.ts'
 import { messageId } from '../core/id.ts'
@@ -30,7 +31,11 @@ const USAGE = `usage: ao <command> [options] FILE      (FILE may be - for standa
   ao sign --wallet JWK [--codec httpsig|ans104] FILE
   ao verify [--codec ans104] FILE              exit 0 verified, 1 not verified, 2 bad input
   ao serve [--port 8734] [--host 127.0.0.1] [--wallet JWK] [--store DIR] [--static DIR]
-                                               the node's HTTP API (and the built PWA with --static)
+           [--bootstrap MULTIADDR]... [--p2p-port N] [--p2p-ws-port M]
+                                               the node's HTTP API (and the built PWA with --static);
+                                               with --bootstrap it joins the network through that peer
+  ao relay [--port 9090] [--ws-port 9091] [--host 127.0.0.1] [--store DIR] [--wallet JWK]
+                                               the relay/bootstrap peer: prints its multiaddrs, runs until a signal
   ao snp verify --report FILE [--cert VCEK_OR_VLEK] [--at ISO-DATE]
                                                an SEV-SNP report against AMD's roots: exit 0 verified, 1 not, 2 bad input`
 
@@ -173,6 +178,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { serveCommand } = await import('./serve.ts')
       return serveCommand(args)
+    }
+    case 'relay': {
+      const { relayCommand } = await import('./relay.ts')
+      return relayCommand(args)
     }
     case 'snp': {
       const { snpCommand } = await import('./snp.ts')

@@ -3,6 +3,7 @@
  * the built PWA beside it on the same port (Node only).
  *
  *   ao serve [--port 8734] [--host 127.0.0.1] [--wallet JWK] [--store DIR] [--static DIR]
+ *            [--bootstrap MULTIADDR]... [--p2p-port N] [--p2p-ws-port M]
  *
  * Each node:http request becomes a Web Request for the node's handler
  * (src/node/http.ts, the same code a browser worker runs) and its Response is
@@ -25,6 +26,13 @@
  *      a missing asset is 404.
  * So a HyperPATH that starts with a plain key (`/key1`) needs a query, or a
  * server without --static. Without --static every request goes to the node.
+ *
+ * With --bootstrap (repeatable) or --p2p-port the node also starts its libp2p
+ * host (src/p2p/host.ts: TCP on --p2p-port, WebSockets on --p2p-ws-port, both
+ * on --host, default any free port) and joins the network through the
+ * bootstrap peers (`ao relay` prints their multiaddrs): it announces itself,
+ * serves the catch-up protocol from its store and shares its snapshot blocks
+ * over bitswap. With --store DIR its peer key is kept in DIR/peer-key.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createReadStream } from 'node:fs'
@@ -39,6 +47,7 @@ import { FsStore } from '../store/fs.ts'
 import type { Store } from '../store/store.ts'
 import type { Blocks } from '../snapshot/blocks.ts'
 import { openFsBlocks } from '../snapshot/fs-blockstore.ts'
+import type { Blockstore } from 'interface-blockstore'
 import { BadInput } from '../core/errors.ts'
 import { CliUsage, parseArgs } from './io.ts'
 
@@ -254,8 +263,25 @@ async function loadWallet(file: string): Promise<Wallet> {
   return loadJwk(jwk as object)
 }
 
-export async function serveCommand(args: string[]): Promise<number> {
-  const { opts, rest } = parseArgs(args, ['port', 'host', 'wallet', 'store', 'static'], [])
+/** The values of a repeatable option (`--name V` or `--name=V`), and the other arguments. */
+export function takeRepeated(args: string[], name: string): { values: string[]; others: string[] } {
+  const values: string[] = []
+  const others: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!
+    if (a === `--${name}`) {
+      const v = args[++i]
+      if (v === undefined) throw new CliUsage(`--${name} needs a value`)
+      values.push(v)
+    } else if (a.startsWith(`--${name}=`)) values.push(a.slice(name.length + 3))
+    else others.push(a)
+  }
+  return { values, others }
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values: bootstrap, others: args } = takeRepeated(argv, 'bootstrap')
+  const { opts, rest } = parseArgs(args, ['port', 'host', 'wallet', 'store', 'static', 'p2p-port', 'p2p-ws-port'], [])
   if (rest.length > 0) throw new CliUsage(`ao serve takes no positional arguments (got ${rest.join(' ')})`)
   const port = opts['port'] === undefined ? DEFAULT_PORT : Number(opts['port'])
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsage(`--port must be 0..65535, got ${String(opts['port'])}`)
@@ -272,15 +298,37 @@ export async function serveCommand(args: string[]): Promise<number> {
   }
   const node = await createNode({ wallet, store, blocks, capabilities: { fetch: (r) => fetch(r) } })
   const running = await startServer({ node, port, host, staticDir: typeof opts['static'] === 'string' ? opts['static'] : undefined })
+  let stopNetwork = async (): Promise<void> => {}
+  const p2pLines: string[] = []
+  if (bootstrap.length > 0 || opts['p2p-port'] !== undefined) {
+    // libp2p is loaded only when the node joins a network.
+    const { portOption } = await import('./relay.ts')
+    const { createHost } = await import('../p2p/host.ts')
+    const { joinNetwork } = await import('../p2p/network.ts')
+    const { loadOrCreatePeerKey, PEER_KEY_FILE } = await import('../p2p/peer-key-fs.ts')
+    const privateKey = typeof opts['store'] === 'string' ? await loadOrCreatePeerKey(join(resolve(opts['store']), PEER_KEY_FILE)) : undefined
+    const h = await createHost({
+      host,
+      tcpPort: portOption(opts['p2p-port'], 'p2p-port', 0),
+      wsPort: portOption(opts['p2p-ws-port'], 'p2p-ws-port', 0),
+      ...(privateKey ? { privateKey } : {}),
+      ...(blocks ? { blockstore: blocks.store as unknown as Blockstore } : {}),
+    })
+    const net = await joinNetwork(node, h, { bootstrap })
+    stopNetwork = () => net.stop()
+    p2pLines.push(`  p2p: peer ${h.peerId}${bootstrap.length > 0 ? `, joining through ${bootstrap.join(', ')}` : ''}`)
+    for (const a of h.multiaddrs()) p2pLines.push(`    ${a}`)
+  }
   const lines = [
     `ao serve: ${running.url}`,
     `  node address: ${node.address}${opts['wallet'] ? '' : ' (a new wallet, not saved: --wallet FILE keeps an identity)'}`,
     `  store: ${store.name === 'memory' ? 'memory (not persistent; --store DIR keeps results)' : store.name}`,
     `  snapshots: ${blocks ? `blocks in ${join(resolve(opts['store'] as string), 'blocks')}` : 'inline in the store'}`,
     `  static: ${typeof opts['static'] === 'string' ? resolve(opts['static']) : 'none (every path is a HyperPATH)'}`,
+    ...p2pLines,
   ]
   process.stdout.write(lines.join('\n') + '\n')
-  const stop = (): void => { void running.close().then(() => process.exit(0)) }
+  const stop = (): void => { void Promise.all([running.close(), stopNetwork().catch(() => undefined)]).then(() => process.exit(0)) }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   return 0

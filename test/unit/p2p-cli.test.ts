@@ -1,0 +1,92 @@
+/**
+ * `ao relay` and `ao serve --bootstrap` as child processes on 127.0.0.1: the
+ * relay prints its multiaddrs, a served node joins through it, and a third
+ * node that knows only the relay receives the served node's announcement.
+ * The relay stops cleanly on SIGTERM and, with --store, keeps its peer ID
+ * across restarts.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadJwk } from '../../src/crypto/wallet.ts'
+import { SHARED, nodeFixtures } from './node-fixtures.ts'
+import { peer, waitFor, type TestPeer } from './p2p-helpers.ts'
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
+const KEY1 = join(SHARED, 'hyperbeam-data/test/key-1.json')
+
+interface Child { proc: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }
+
+function start(args: string[]): Child {
+  const proc = spawn(process.execPath, [join(ROOT, 'bin/ao.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString() })
+  proc.stderr!.on('data', (c: Buffer) => { err += c.toString() })
+  const exit = new Promise<number | null>((ok) => proc.once('exit', (code) => ok(code)))
+  return { proc, out: () => out, err: () => err, exit }
+}
+
+/** The relay's multiaddrs once it has printed both (TCP and WebSockets). */
+async function relayAddrs(c: Child): Promise<string[]> {
+  return waitFor(`ao relay's multiaddrs (stderr: ${c.err()})`, () => {
+    const lines = c.out().split('\n').filter((l) => l.startsWith('/'))
+    return lines.length >= 2 ? lines : undefined
+  }, 30_000)
+}
+
+describe('ao relay / ao serve --bootstrap', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ao-relay-'))
+  const children: Child[] = []
+  let observer: TestPeer | undefined
+
+  afterAll(async () => {
+    await observer?.net.stop()
+    for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('prints multiaddrs that a served node joins; others see its announcement through the relay', async () => {
+    const relay = start(['relay', '--port', '0', '--ws-port', '0', '--store', dir])
+    children.push(relay)
+    const addrs = await relayAddrs(relay)
+    expect(addrs).toHaveLength(2)
+    for (const a of addrs) expect(a).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+(\/ws)?\/p2p\/12D3Koo\w+$/)
+    const tcp = addrs.find((a) => !a.includes('/ws'))!
+    expect(addrs.some((a) => a.includes('/ws/'))).toBe(true)
+    const relayId = tcp.split('/p2p/')[1]!
+    expect(statSync(join(dir, 'peer-key')).mode & 0o777).toBe(0o600)
+
+    const serve = start(['serve', '--port', '0', '--wallet', KEY1, '--bootstrap', tcp])
+    children.push(serve)
+    const m = await waitFor(`ao serve to join (stdout: ${serve.out()} stderr: ${serve.err()})`, () => /p2p: peer (\w+), joining through/.exec(serve.out()), 30_000)
+    const servePeer = m[1]!
+    const address = /node address: ([\w-]{43})/.exec(serve.out())![1]!
+
+    // A node that knows only the relay learns the served node's wallet address ↔ peer ID.
+    observer = await peer(await loadJwk(await nodeFixtures.json('hyperbeam-data/test/key-2.json')), { net: { bootstrap: [tcp] } })
+    const seen = await waitFor('the served node\'s announcement', () => observer!.net.nodes.byAddress(address), 30_000)
+    expect(seen.peerId).toBe(servePeer)
+    expect((await waitFor('the relay\'s announcement', () => observer!.net.nodes.byPeer(relayId), 30_000)).capabilities).toContain('relay')
+
+    serve.proc.kill('SIGTERM')
+    relay.proc.kill('SIGTERM')
+    expect(await serve.exit).toBe(0)
+    expect(await relay.exit).toBe(0)
+  })
+
+  it('a relay restarted on the same store keeps its peer ID', async () => {
+    const before = statSync(join(dir, 'peer-key')).mtimeMs
+    const relay = start(['relay', '--port', '0', '--ws-port', '0', '--store', dir])
+    children.push(relay)
+    const addrs = await relayAddrs(relay)
+    const first = children[0]!.out().split('\n').find((l) => l.startsWith('/'))!.split('/p2p/')[1]
+    expect(addrs[0]!.split('/p2p/')[1]).toBe(first)
+    expect(statSync(join(dir, 'peer-key')).mtimeMs).toBe(before)
+    relay.proc.kill('SIGINT')
+    expect(await relay.exit).toBe(0)
+  })
+})
