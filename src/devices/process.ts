@@ -35,16 +35,17 @@
  *   push      the push device's.
  *   Any other key: message@1.0 (a plain get on the state).
  *
- * Results: after each slot the state (with `snapshot` every
- * `process_cache_frequency` slots, default 1) is written under its ID and
- * linked at `computed/<pid>/slot/<n>` and `computed/<pid>/<result-id>`, where the
- * result ID is the (unsigned) ID of the state returned to the caller, i.e.
- * without `snapshot` (HyperBEAM's ID covers the snapshot too, and its cache hits
- * then answer with a `snapshot` key that a fresh compute does not have). The
- * stored state keeps only `priv/hashpath` of its private keys (VM state is
- * rebuilt by `normalize`), so a restore continues the same hashpath chain.
- * Writes are awaited before the slot counts as computed (HyperBEAM writes
- * asynchronously by default): a result that was answered is never lost.
+ * Results (src/devices/process-cache.ts): after each slot the state (with
+ * `snapshot` every `process_cache_frequency` slots, default 100 here, 1 in
+ * HyperBEAM) is written under its ID and linked at `computed/<pid>/slot/<n>`
+ * and `computed/<pid>/<result-id>`, where the result ID is the (unsigned) ID
+ * of the state returned to the caller, i.e. without `snapshot` (HyperBEAM's ID
+ * covers the snapshot too, and its cache hits then answer with a `snapshot`
+ * key that a fresh compute does not have). The stored state keeps only
+ * `priv/hashpath` of its private keys (VM state is rebuilt by `normalize`), so
+ * a restore continues the same hashpath chain. Writes are queued and land
+ * behind the computation (as in HyperBEAM); a result a crash dropped is
+ * computed again, identically, from the assignments when next asked for.
  *
  * Computes of one process (per store) run one at a time; different processes
  * are independent.
@@ -59,11 +60,22 @@ import { StoreFailed } from '../core/errors.ts'
 import { copy, processIdOf, storedSlots, text, toInt, uncommitted, withOnlyCommitted } from './scheduler.ts'
 import { setKeysPlain } from './stack.ts'
 import { putSnapshot, getSnapshot, isSnapshotMessage } from '../snapshot/snapshot.ts'
+import { latestResult, queueResult, readResult } from './process-cache.ts'
+
+export { flushResults, latestResult, readResult, resultPath } from './process-cache.ts'
 
 export const PROCESS = 'process@1.0'
 const UNSET = new Atom('unset')
 /** Resolutions inside the process skip the hashpath-keyed result cache: results are stored by slot. */
 const INTERNAL: Partial<ResolveContext> = { cacheControl: ['no-cache', 'no-store'] }
+/**
+ * A snapshot every this many slots unless the node says otherwise
+ * (`process_cache_frequency`). HyperBEAM's default is 1; a snapshot of a Lua
+ * process costs more than computing its slot, and a restart replays at most
+ * this many slots from the one before, so ours is 100. Result IDs and
+ * hashpaths do not depend on it.
+ */
+export const DEFAULT_CACHE_FREQUENCY = 100n
 
 function defaultDevice(key: string): string {
   if (key === 'scheduler') return 'scheduler@1.0'
@@ -108,9 +120,6 @@ export async function runAs(key: string, state: Message, req: PathItem | string,
 
 // ---------------------------------------------------------------- the results cache
 
-export const resultPath = (pid: string, ref: bigint | number | string): string =>
-  typeof ref === 'string' ? `computed/${pid}/${ref}` : `computed/${pid}/slot/${ref}`
-
 /** What callers see of a stored result: without its `snapshot`. */
 function served(m: Message): Message {
   if (!('snapshot' in m)) return m
@@ -126,37 +135,6 @@ function storable(m: Message): Message {
   delete out['priv']
   if (isMessage(priv) && priv['hashpath'] !== undefined) out['priv'] = message({ hashpath: priv['hashpath'] })
   return out
-}
-
-/** dev_process_cache:read */
-export async function readResult(store: Store, pid: string, slot: bigint): Promise<Message | undefined> {
-  const v = await store.read(resultPath(pid, slot))
-  return isMessage(v) ? v : undefined
-}
-
-/** dev_process_cache:latest: the newest stored slot (≤ limit), optionally one with a snapshot. */
-export async function latestResult(store: Store, pid: string, opts: { limit?: bigint; snapshot?: boolean } = {}): Promise<{ slot: bigint; msg: Message } | undefined> {
-  const slots = (await store.list(`computed/${pid}/slot`)).filter((s) => /^\d+$/.test(s)).map(BigInt)
-    .filter((s) => opts.limit === undefined || s <= opts.limit).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
-  for (const slot of slots) {
-    const msg = await readResult(store, pid, slot)
-    if (!msg) continue
-    if (opts.snapshot && !('snapshot' in msg)) continue
-    return { slot, msg }
-  }
-  return undefined
-}
-
-/** dev_process_cache:write — the message under its ID, then the two links (by ID, then by slot). */
-async function writeResult(store: Store, pid: string, slot: bigint, result: Message, withSnapshot: Message): Promise<string> {
-  const id = messageId(result)
-  const stored = storable(withSnapshot)
-  await store.write(id, stored)
-  // The slot link last: it is what marks the slot computed, so a crash before it
-  // leaves the slot to be computed again (to the same result), never half-linked.
-  await store.link(resultPath(pid, id), id)
-  await store.link(resultPath(pid, slot), id)
-  return id
 }
 
 // ---------------------------------------------------------------- live states and locks
@@ -243,7 +221,7 @@ function publicKeys(m: Message): Message {
 /** store_result: the state, with a snapshot every `process_cache_frequency` slots. */
 async function storeResult(pid: string, slot: bigint, state: Message, ctx: ResolveContext): Promise<void> {
   const store = needStore(ctx)
-  const freq = toInt(directGet(ctx.node, 'process_cache_frequency')) ?? 1n
+  const freq = toInt(directGet(ctx.node, 'process_cache_frequency')) ?? DEFAULT_CACHE_FREQUENCY
   let withSnapshot = state
   if (freq > 0n && slot % freq === 0n) {
     const snap = await takeSnapshot(state, ctx)
@@ -258,7 +236,7 @@ async function storeResult(pid: string, slot: bigint, state: Message, ctx: Resol
       withSnapshot = setKeysPlain(state, { snapshot: stored })
     }
   }
-  await writeResult(store, pid, slot, state, withSnapshot)
+  await queueResult(store, pid, slot, messageId(state), storable(withSnapshot))
 }
 
 async function computeSlot(pid: string, state: Message, assignment: Message, ctx: ResolveContext): Promise<Outcome> {

@@ -8,6 +8,7 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest'
 import { createNode, type AoNode } from '../../src/node/node.ts'
+import { flushResults } from '../../src/devices/process.ts'
 import { loadJwk, type Wallet } from '../../src/crypto/wallet.ts'
 import { nodeFixtures } from './node-fixtures.ts'
 import { DeviceRegistry, PRELOADED } from '../../src/devices/index.ts'
@@ -170,6 +171,7 @@ describe('processes over HTTP', () => {
       const hp = (m: Message) => (m['priv'] as Message | undefined)?.['hashpath'] as Value
       expect(hp(vb)).toBe(hp(va))
       // The computation's own chain, as stored with each result.
+      await Promise.all([flushResults(A.store), flushResults(B.store)])
       const chainOf = async (n: AoNode) => hp((await n.store.read(`computed/${pid}/slot/${slot}`)) as Message)
       expect(typeof await chainOf(A)).toBe('string')
       expect(await chainOf(B)).toBe(await chainOf(A))

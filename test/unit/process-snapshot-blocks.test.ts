@@ -17,6 +17,7 @@ import { isSnapshotMessage, getSnapshot } from '../../src/snapshot/snapshot.ts'
 import { isMessage, message, type Message, type Value } from '../../src/core/value.ts'
 import { commitMessage } from '../../src/codecs/commitments.ts'
 import { messageId } from '../../src/core/id.ts'
+import { flushResults } from '../../src/devices/process.ts'
 import { wallets, show } from './devices/helpers.ts'
 
 const SHARED = process.env['AO_SHARED'] ?? join(import.meta.dirname, '../../../shared')
@@ -33,7 +34,8 @@ afterAll(async () => {
 async function nodeAt(dir: string, wallet: Awaited<ReturnType<typeof wallets>>[0]): Promise<AoNode> {
   const blocks = await openFsBlocks(join(dir, 'blockstore'))
   closers.push(() => blocks.close())
-  return createNode({ wallet, store: new FsStore(join(dir, 'store')), blocks })
+  // A snapshot every slot (the default is every 100).
+  return createNode({ wallet, store: new FsStore(join(dir, 'store')), blocks, config: message({ process_cache_frequency: 1n }) })
 }
 
 const hashpath = (m: Message) => (m['priv'] as Message | undefined)?.['hashpath'] as Value | undefined
@@ -59,6 +61,7 @@ describe('process@1.0 snapshots as content-addressed blocks', () => {
     // A computes up to slot 3 (slot 4 stays scheduled, not computed).
     const a3 = await A.resolvePath(`/${pid}~process@1.0/compute&slot+integer=3`)
     expect(a3.status, show(a3.value)).toBe('ok')
+    await flushResults(A.store)
 
     // Every stored slot refers to its snapshot by CID, and the blocks hold it.
     const blocksA = A.context().capabilities.blocks!
@@ -91,6 +94,7 @@ describe('process@1.0 snapshots as content-addressed blocks', () => {
       expect(ra.status, show(ra.value)).toBe('ok')
       expect(rb.status, show(rb.value)).toBe('ok')
       expect(messageId(rb.value as Message)).toBe(messageId(ra.value as Message))
+      await Promise.all([flushResults(A.store), flushResults(B.store)])
       const [sa, sb] = [await A.store.read(`computed/${pid}/slot/${n}`) as Message, await B.store.read(`computed/${pid}/slot/${n}`) as Message]
       expect(typeof hashpath(sa)).toBe('string')
       expect(hashpath(sb)).toBe(hashpath(sa))
@@ -108,6 +112,7 @@ describe('process@1.0 snapshots as content-addressed blocks', () => {
     expect(messageId(c4.value as Message)).toBe(messageId(a4.value as Message))
     const output = ((c4.value as Message)['results'] as Message)['output'] as Message
     expect(output['data']).toBe('42')
+    await Promise.all([flushResults(A.store), flushResults(C.store)])
     const sc4 = await C.store.read(`computed/${pid}/slot/4`) as Message
     const sa4 = await A.store.read(`computed/${pid}/slot/4`) as Message
     expect(hashpath(sc4)).toBe(hashpath(sa4))

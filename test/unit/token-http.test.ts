@@ -10,6 +10,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode } from '../../src/node/node.ts'
+import { flushResults } from '../../src/devices/process.ts'
 import { startServer, type RunningServer } from '../../src/cli/serve.ts'
 import { FsStore } from '../../src/store/fs.ts'
 import { isMessage, message, type Message } from '../../src/core/value.ts'
@@ -118,6 +119,7 @@ describe('hyper-token.lua over HTTP (ao serve)', () => {
     // Every slot's result is in the server's store, with its hashpath; the
     // hashpaths are all different (each slot extends the chain).
     const store = server.node.store
+    await flushResults(store)
     const hashpaths = new Set<string>()
     for (let n = 0; n <= TRANSFERS; n++) {
       const stored = await store.read(`computed/${pid}/slot/${n}`)

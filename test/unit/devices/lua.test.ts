@@ -12,6 +12,7 @@ import { readFileSync, mkdtempSync, rmSync, cpSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { FsStore } from '../../../src/store/fs.ts'
 import { createNode } from '../../../src/node/node.ts'
+import { flushResults } from '../../../src/devices/process.ts'
 import { join } from 'node:path'
 import { emptyMessage, isMessage, message, Float, type Message, type Value } from '../../../src/core/value.ts'
 import { resolve } from '../../../src/core/ao.ts'
@@ -420,15 +421,18 @@ describe('lua@5.3a as the execution device of process@1.0', () => {
   it('hyper-aos.lua restarts from a stored snapshot (filesystem store, a new node) and continues', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ao-tab-lua-'))
     try {
-      const ctx1 = context({ wallet: w1, store: new FsStore(dir) })
+      // A snapshot every slot (the default is every 100 slots).
+      const every = message({ process_cache_frequency: 1n })
+      const ctx1 = context({ wallet: w1, store: new FsStore(dir), node: every })
       const { proc } = await spawn(ctx1, AOS_LUA)
       await send(ctx1, proc, { action: 'Eval', data: 'Count = 41' })
       await send(ctx1, proc, { action: 'Eval', data: 'Handlers.add("ping", function(m) return m.body.action == "Ping" end, function(m) print("pong") end)' })
       await send(ctx1, proc, { action: 'Ping' })
       await send(ctx1, proc, { action: 'Eval', data: 'Count + 1' })
       expect((await run(proc, message({ path: 'compute', slot: 2n }), ctx1)).status).toBe('ok')
+      await flushResults(ctx1.store!)
       // A second node over the same directory: no live state, so it restores slot 2's snapshot.
-      const ctx2 = context({ wallet: w1, store: new FsStore(dir) })
+      const ctx2 = context({ wallet: w1, store: new FsStore(dir), node: every })
       const o3 = await run(proc, message({ path: 'compute', slot: 3n }), ctx2)
       expect(o3.status, show(o3.value)).toBe('ok')
       expect(String(at(o3.value as Value, 'results/output/data'))).toContain('pong')
@@ -461,6 +465,7 @@ describe('lua@5.3a: two nodes, same assignments', () => {
       }
       const a = await run(proc, message({ path: 'compute', slot: 3n }), ctxA)
       expect(a.status, show(a.value)).toBe('ok')
+      await flushResults(ctxA.store!)
       // Node B has the same assignments (copied) and nothing computed.
       expect(readdirSync(dirA).some((e) => e.startsWith('computed'))).toBe(true)
       cpSync(dirA, dirB, { recursive: true })

@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll } from 'vitest'
 import { context, wallets, run, show } from './helpers.ts'
 import { schedulerDevice } from '../../../src/devices/scheduler.ts'
-import { processDevice, dropLiveStates, readResult, latestResult, ensureProcessKey, runAs } from '../../../src/devices/process.ts'
+import { processDevice, dropLiveStates, readResult, latestResult, ensureProcessKey, runAs, flushResults, DEFAULT_CACHE_FREQUENCY } from '../../../src/devices/process.ts'
 import { stackDevice } from '../../../src/devices/stack.ts'
 import { multipassDevice } from '../../../src/devices/multipass.ts'
 import { dedupDevice } from '../../../src/devices/dedup.ts'
@@ -74,6 +74,7 @@ const computeAt = (ctx: ResolveContext, proc: Message, slot: bigint | string) =>
 
 /** The computation's own hashpath chain at a slot, as stored (the answer's hashpath is that of the compute request). */
 async function chain(store: Store, pid: string, slot: bigint): Promise<string> {
+  await flushResults(store)
   const stored = (await store.read(`computed/${pid}/slot/${slot}`)) as Message
   const hp = (stored['priv'] as Message)['hashpath']
   expect(typeof hp).toBe('string')
@@ -109,11 +110,13 @@ describe('process@1.0', () => {
 
   it('caches results at computed/<pid>/slot/<n> and computed/<pid>/<result-id>, with snapshots', async () => {
     const store = new MemoryStore()
-    const ctx = ctxFor(store)
+    const ctx = ctxFor(store, message({ process_cache_frequency: 1n }))
     const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
     await send(ctx, proc, { n: 5n })
     const r = (await computeAt(ctx, proc, 1n)).value as Message
     expect(r['count']).toBe(5n)
+    // Results are written behind the computation; wait for them before reading the store itself.
+    await flushResults(store)
     const bySlot = (await store.read(`computed/${pid}/slot/1`)) as Message
     expect(bySlot['count']).toBe(5n)
     expect((bySlot['snapshot'] as Message)['count']).toBe(5n)
@@ -266,6 +269,7 @@ describe('process@1.0', () => {
       for (let i = 1; i <= 3; i++) await send(ctx1, proc, { n: BigInt(i) })
       const r3 = (await computeAt(ctx1, proc, 3n)).value as Message
       expect(r3['count']).toBe(6n)
+      await flushResults(ctx1.store!)
       // A new node process: a new store object over the same directory, no live state, no running scheduler.
       const ctx2 = ctxFor(new FsStore(dir), message({ process_cache_frequency: 2n }))
       expect(((await computeAt(ctx2, proc, 3n)).value as Message)['count']).toBe(6n)
@@ -290,5 +294,44 @@ describe('process@1.0', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+  it('results are written behind: served from the queue at once, in the store after a flush; a crash that drops them loses nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ao-process-wb-'))
+    try {
+      const ctx1 = ctxFor(new FsStore(dir))
+      const { proc, pid } = await spawn(ctx1, { 'execution-device': 'counter@1.0' })
+      for (let i = 1; i <= 4; i++) await send(ctx1, proc, { n: BigInt(i) })
+      const r4 = (await computeAt(ctx1, proc, 4n)).value as Message
+      expect(r4['count']).toBe(10n)
+      // Served while queued.
+      expect((await readResult(ctx1.store!, pid, 2n))!['count']).toBe(3n)
+      // A crash before the writer ran: a new node on the same directory sees no results…
+      dropLiveStates(ctx1.store!)
+      const ctx2 = ctxFor(new FsStore(dir))
+      const seen = await ctx2.store!.read(`computed/${pid}/slot/4`)
+      // …(or some, if the writer got there first) and computes them again, identically.
+      const again = (await computeAt(ctx2, proc, 4n)).value as Message
+      expect(messageId(again)).toBe(messageId(r4))
+      expect((again['priv'] as Message)['hashpath']).toBe((r4['priv'] as Message)['hashpath'])
+      await flushResults(ctx2.store!)
+      expect(((await ctx2.store!.read(`computed/${pid}/slot/4`)) as Message)['count']).toBe(10n)
+      expect(seen === undefined || (seen as Message)['count'] === 10n).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it(`snapshots every ${DEFAULT_CACHE_FREQUENCY} slots by default, found through computed/<pid>/snapshot/<n>`, async () => {
+    const store = new MemoryStore()
+    const ctx = ctxFor(store)
+    const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    await send(ctx, proc, { n: 1n })
+    await computeAt(ctx, proc, 1n)
+    await flushResults(store)
+    expect('snapshot' in ((await store.read(`computed/${pid}/slot/0`)) as Message)).toBe(true)
+    expect('snapshot' in ((await store.read(`computed/${pid}/slot/1`)) as Message)).toBe(false)
+    expect(await store.list(`computed/${pid}/snapshot`)).toEqual(['0'])
+    expect((await latestResult(store, pid, { snapshot: true }))!.slot).toBe(0n)
+    expect((await latestResult(store, pid))!.slot).toBe(1n)
   })
 })

@@ -1,0 +1,165 @@
+/**
+ * The results of process@1.0 (HyperBEAM dev_process_cache), written behind.
+ *
+ * Layout: a computed state is written under its ID, then linked at
+ * `computed/<pid>/<result-id>` and at `computed/<pid>/slot/<n>` — the slot
+ * link is what marks a slot computed, so a crash before it leaves the slot to
+ * be computed again (to the same result), never half-linked — and, when it
+ * carries a snapshot, at `computed/<pid>/snapshot/<n>` (ours: finding the
+ * newest snapshot without reading every slot's state).
+ *
+ * Writes are asynchronous (HyperBEAM's default too): a computed slot is
+ * queued and answered at once, and a writer per store drains the queue in
+ * batches, so a durable store's fsyncs overlap instead of costing three per
+ * slot in series. Until its write lands a result is served from the queue.
+ * Nothing is lost: a result is a pure function of the process and its
+ * assignments, which the scheduler writes before it answers, so a result a
+ * crash dropped is computed again, identically, when next asked for (from the
+ * newest snapshot that did land). `flushResults` waits for the queue (a clean
+ * shutdown, tests that read the store itself). A failed write is kept and
+ * thrown by the next compute of that store and by `flushResults`.
+ *
+ * The queue is bounded: a compute that would make it longer than
+ * MAX_QUEUED waits for the writer.
+ */
+import { isMessage, type Message } from '../core/value.ts'
+import { StoreFailed } from '../core/errors.ts'
+import type { Store } from '../store/store.ts'
+
+export const MAX_QUEUED = 256
+const BATCH = 64
+
+export const resultPath = (pid: string, ref: bigint | number | string): string =>
+  typeof ref === 'string' ? `computed/${pid}/${ref}` : `computed/${pid}/slot/${ref}`
+/** Our index of the slots whose stored state carries a snapshot (HyperBEAM scans every slot). */
+export const snapshotPath = (pid: string, slot: bigint | number): string => `computed/${pid}/snapshot/${slot}`
+
+interface Pending { pid: string; slot: bigint; id: string; stored: Message }
+
+class ResultWriter {
+  /** pid → slot → the queued result. */
+  readonly bySlot = new Map<string, Map<bigint, Pending>>()
+  private queue: Pending[] = []
+  private draining: Promise<void> | undefined
+  private failure: unknown
+
+  constructor(private readonly store: Store) {}
+
+  pending(pid: string, slot: bigint): Message | undefined {
+    return this.bySlot.get(pid)?.get(slot)?.stored
+  }
+
+  async enqueue(p: Pending): Promise<void> {
+    this.check()
+    let m = this.bySlot.get(p.pid)
+    if (!m) { m = new Map(); this.bySlot.set(p.pid, m) }
+    m.set(p.slot, p)
+    this.queue.push(p)
+    this.kick()
+    while (this.queue.length > MAX_QUEUED && this.draining) await this.draining
+  }
+
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining
+    this.check()
+  }
+
+  private check(): void {
+    if (this.failure === undefined) return
+    const e = this.failure
+    this.failure = undefined
+    throw e instanceof StoreFailed ? e : new StoreFailed(`a result write failed: ${(e as Error)?.message ?? String(e)}`)
+  }
+
+  private kick(): void {
+    if (this.draining) return
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined
+      if (this.queue.length > 0 && this.failure === undefined) this.kick()
+    })
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, BATCH)
+      try {
+        await Promise.all(batch.map((p) => this.store.write(p.id, p.stored)))
+        await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.id), p.id)))
+        await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.slot), p.id)))
+        await Promise.all(batch.filter((p) => 'snapshot' in p.stored).map((p) => this.store.link(snapshotPath(p.pid, p.slot), p.id)))
+      } catch (e) {
+        // What did not land is computed again when asked for; the error is reported.
+        this.failure = e
+        for (const p of [...batch, ...this.queue.splice(0)]) this.forget(p)
+        return
+      }
+      for (const p of batch) this.forget(p)
+    }
+  }
+
+  private forget(p: Pending): void {
+    const m = this.bySlot.get(p.pid)
+    if (m?.get(p.slot) === p) m.delete(p.slot)
+    if (m && m.size === 0) this.bySlot.delete(p.pid)
+  }
+}
+
+const writers = new WeakMap<Store, ResultWriter>()
+
+function writerOf(store: Store): ResultWriter {
+  let w = writers.get(store)
+  if (!w) { w = new ResultWriter(store); writers.set(store, w) }
+  return w
+}
+
+/** Queue a computed state (its stored form) under its result ID. */
+export function queueResult(store: Store, pid: string, slot: bigint, id: string, stored: Message): Promise<void> {
+  return writerOf(store).enqueue({ pid, slot, id, stored })
+}
+
+/** Wait until every queued result of the store is written; throws a write's failure. */
+export function flushResults(store: Store): Promise<void> {
+  return writers.get(store)?.flush() ?? Promise.resolve()
+}
+
+/** Forget queued results without writing them (what a crash does; for tests). */
+export function dropQueuedResults(store: Store): void {
+  writers.delete(store)
+}
+
+/** dev_process_cache:read */
+export async function readResult(store: Store, pid: string, slot: bigint): Promise<Message | undefined> {
+  const queued = writers.get(store)?.pending(pid, slot)
+  if (queued) return queued
+  const v = await store.read(resultPath(pid, slot))
+  return isMessage(v) ? v : undefined
+}
+
+/**
+ * dev_process_cache:latest: the newest computed slot (≤ limit), optionally one
+ * with a snapshot (found through our snapshot index, else — a store written
+ * before the index existed — by scanning the slots).
+ */
+export async function latestResult(store: Store, pid: string, opts: { limit?: bigint; snapshot?: boolean } = {}): Promise<{ slot: bigint; msg: Message } | undefined> {
+  const withSnapshot = opts.snapshot ?? false
+  if (withSnapshot) {
+    const found = await newest(store, pid, `computed/${pid}/snapshot`, opts.limit, true)
+    if (found) return found
+  }
+  return newest(store, pid, `computed/${pid}/slot`, opts.limit, withSnapshot)
+}
+
+async function newest(store: Store, pid: string, group: string, limit: bigint | undefined, withSnapshot: boolean): Promise<{ slot: bigint; msg: Message } | undefined> {
+  const stored = (await store.list(group)).filter((s) => /^\d+$/.test(s)).map(BigInt)
+  const queued = [...(writers.get(store)?.bySlot.get(pid)?.values() ?? [])]
+    .filter((p) => !withSnapshot || 'snapshot' in p.stored).map((p) => p.slot)
+  const slots = [...new Set([...stored, ...queued])]
+    .filter((s) => limit === undefined || s <= limit).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))
+  for (const slot of slots) {
+    const msg = await readResult(store, pid, slot)
+    if (!msg) continue
+    if (withSnapshot && !('snapshot' in msg)) continue
+    return { slot, msg }
+  }
+  return undefined
+}
