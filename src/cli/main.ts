@@ -31,9 +31,10 @@ const USAGE = `usage: ao <command> [options] FILE      (FILE may be - for standa
   ao sign --wallet JWK [--codec httpsig|ans104] FILE
   ao verify [--codec ans104] FILE              exit 0 verified, 1 not verified, 2 bad input
   ao serve [--port 8734] [--host 127.0.0.1] [--wallet JWK] [--store DIR] [--static DIR]
-           [--bootstrap MULTIADDR]... [--p2p-port N] [--p2p-ws-port M]
+           [--bootstrap MULTIADDR]... [--p2p-port N] [--p2p-ws-port M] [--relay]
                                                the node's HTTP API (and the built PWA with --static);
-                                               with --bootstrap it joins the network through that peer
+                                               with --bootstrap it joins the network through that peer,
+                                               with --relay it is also the relay/bootstrap peer
   ao relay [--port 9090] [--ws-port 9091] [--host 127.0.0.1] [--store DIR] [--wallet JWK]
                                                the relay/bootstrap peer: prints its multiaddrs, runs until a signal
   ao snp verify --report FILE [--cert VCEK_OR_VLEK] [--at ISO-DATE]

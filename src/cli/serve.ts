@@ -3,7 +3,7 @@
  * the built PWA beside it on the same port (Node only).
  *
  *   ao serve [--port 8734] [--host 127.0.0.1] [--wallet JWK] [--store DIR] [--static DIR]
- *            [--bootstrap MULTIADDR]... [--p2p-port N] [--p2p-ws-port M]
+ *            [--bootstrap MULTIADDR]... [--p2p-port N] [--p2p-ws-port M] [--relay]
  *
  * Each node:http request becomes a Web Request for the node's handler
  * (src/node/http.ts, the same code a browser worker runs) and its Response is
@@ -33,6 +33,9 @@
  * bootstrap peers (`ao relay` prints their multiaddrs): it announces itself,
  * serves the catch-up protocol from its store and shares its snapshot blocks
  * over bitswap. With --store DIR its peer key is kept in DIR/peer-key.
+ * With --relay the host is also the network's relay/bootstrap peer (as `ao
+ * relay`, in the same process: what `npm start` runs, so one command serves
+ * the PWA, the node and the relay).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createReadStream } from 'node:fs'
@@ -281,7 +284,7 @@ export function takeRepeated(args: string[], name: string): { values: string[]; 
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values: bootstrap, others: args } = takeRepeated(argv, 'bootstrap')
-  const { opts, rest } = parseArgs(args, ['port', 'host', 'wallet', 'store', 'static', 'p2p-port', 'p2p-ws-port'], [])
+  const { opts, rest } = parseArgs(args, ['port', 'host', 'wallet', 'store', 'static', 'p2p-port', 'p2p-ws-port'], ['relay'])
   if (rest.length > 0) throw new CliUsage(`ao serve takes no positional arguments (got ${rest.join(' ')})`)
   const port = opts['port'] === undefined ? DEFAULT_PORT : Number(opts['port'])
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsage(`--port must be 0..65535, got ${String(opts['port'])}`)
@@ -300,7 +303,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const running = await startServer({ node, port, host, staticDir: typeof opts['static'] === 'string' ? opts['static'] : undefined })
   let stopNetwork = async (): Promise<void> => {}
   const p2pLines: string[] = []
-  if (bootstrap.length > 0 || opts['p2p-port'] !== undefined) {
+  if (bootstrap.length > 0 || opts['p2p-port'] !== undefined || opts['relay'] === true) {
     // libp2p is loaded only when the node joins a network.
     const { portOption } = await import('./relay.ts')
     const { createHost } = await import('../p2p/host.ts')
@@ -308,6 +311,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const { loadOrCreatePeerKey, PEER_KEY_FILE } = await import('../p2p/peer-key-fs.ts')
     const privateKey = typeof opts['store'] === 'string' ? await loadOrCreatePeerKey(join(resolve(opts['store']), PEER_KEY_FILE)) : undefined
     const h = await createHost({
+      mode: opts['relay'] === true ? 'relay' : 'node',
       host,
       tcpPort: portOption(opts['p2p-port'], 'p2p-port', 0),
       wsPort: portOption(opts['p2p-ws-port'], 'p2p-ws-port', 0),
@@ -316,7 +320,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     })
     const net = await joinNetwork(node, h, { bootstrap })
     stopNetwork = () => net.stop()
-    p2pLines.push(`  p2p: peer ${h.peerId}${bootstrap.length > 0 ? `, joining through ${bootstrap.join(', ')}` : ''}`)
+    p2pLines.push(`  p2p: peer ${h.peerId}${h.mode === 'relay' ? ' (relay)' : ''}${bootstrap.length > 0 ? `, joining through ${bootstrap.join(', ')}` : ''}`)
     for (const a of h.multiaddrs()) p2pLines.push(`    ${a}`)
   }
   const lines = [

@@ -89,4 +89,19 @@ describe('ao relay / ao serve --bootstrap', () => {
     relay.proc.kill('SIGINT')
     expect(await relay.exit).toBe(0)
   })
+
+  it('ao serve --relay is the node and the relay/bootstrap peer in one process (npm start)', async () => {
+    const serve = start(['serve', '--port', '0', '--wallet', KEY1, '--relay', '--p2p-port', '0', '--p2p-ws-port', '0'])
+    children.push(serve)
+    await waitFor(`ao serve --relay to print its multiaddrs (${serve.err()})`, () => /p2p: peer \w+ \(relay\)/.test(serve.out()) && serve.out().includes('/ws/p2p/'), 30_000)
+    const tcp = serve.out().split('\n').map((l) => l.trim()).find((l) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//.test(l))!
+    const address = /node address: ([\w-]{43})/.exec(serve.out())![1]!
+    await observer!.net.stop()
+    observer = await peer(await loadJwk(await nodeFixtures.json('hyperbeam-data/test/key-2.json')), { net: { bootstrap: [tcp] } })
+    const a = await waitFor('the served relay\'s announcement', () => observer!.net.nodes.byAddress(address), 30_000)
+    expect(a.capabilities).toContain('relay')
+    expect(tcp.endsWith(`/p2p/${a.peerId}`)).toBe(true)
+    serve.proc.kill('SIGTERM')
+    expect(await serve.exit).toBe(0)
+  })
 })
