@@ -10,7 +10,7 @@ import type { Message } from '../core/value.ts'
 import type { Wallet } from '../crypto/wallet.ts'
 import { createNode, type AoNode } from '../node/node.ts'
 import { preloadedDevices } from '../devices/index.ts'
-import * as processModule from '../devices/process.ts'
+import { flushResults } from '../devices/process.ts'
 import { DEFAULT_IDB_NAME, IdbStore } from '../store/idb.ts'
 import { MemoryStore } from '../store/memory.ts'
 import type { Store } from '../store/store.ts'
@@ -44,15 +44,8 @@ export interface TabNode {
   flush(): Promise<void>
 }
 
-/**
- * process@1.0's wait for its write-behind result queue, looked up rather than
- * imported: a process device that writes results synchronously has none, and
- * then there is nothing to wait for.
- */
-const flushResults = (processModule as unknown as Record<string, unknown>)['flushResults'] as ((store: Store) => Promise<void>) | undefined
-
-/** Resolves once the process results queued for `store` are written. */
-export const flushStore = (store: Store): Promise<void> => flushResults?.(store) ?? Promise.resolve()
+/** Resolves once the results process@1.0 queued for `store` are written (it writes behind the computation). */
+export const flushStore = (store: Store): Promise<void> => flushResults(store)
 
 const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 
