@@ -1,9 +1,30 @@
 /** `npm run bench`: every benchmark, each against a baseline measured in the same run. */
+import '../test/setup.ts'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { benchIds, printIds } from './ids.ts'
 import { benchResolve, printResolve } from './resolve.ts'
 import { benchHttp, printHttp } from './http.ts'
+import { benchToken, printToken } from './token.ts'
+import { benchRestore, printRestore } from './restore.ts'
 
 console.log(`node ${process.version}, ${new Date().toISOString()}`)
 printIds(benchIds())
 printResolve(await benchResolve())
 printHttp(await benchHttp())
+printToken(await benchToken())
+printRestore(await benchRestore())
+
+// The same token run in Chromium's worker (a child: Playwright and a browser).
+const browser = spawnSync(process.execPath, [fileURLToPath(new URL('./token-browser.js', import.meta.url))], { encoding: 'utf8', timeout: 600_000 })
+const line = browser.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()
+if (browser.status !== 0 || !line) {
+  console.log(`\nChromium token bench failed (exit ${browser.status}): ${(browser.stderr || browser.stdout).slice(-2000)}`)
+  process.exitCode = 1
+} else {
+  const r = JSON.parse(line) as { transfers: number; seconds: number; perSecond: number; durablePerSecond?: number; baseline: { what: string; perSecond: number }; chromium?: string }
+  console.log(`\nToken transfers computed per second in Chromium's worker (IndexedDB, blockstore-idb; goal ≥ 1,000/s)${r.chromium ? `, Chromium ${r.chromium}` : ''}`)
+  console.log('| transfers | transfers/s | until every result is in IndexedDB | baseline | baseline/s | bare calls per transfer |')
+  console.log('|---:|---:|---:|---|---:|---:|')
+  console.log(`| ${r.transfers} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.durablePerSecond ? Math.round(r.durablePerSecond).toLocaleString('en-US') + '/s' : '—'} | ${r.baseline.what} | ${Math.round(r.baseline.perSecond).toLocaleString('en-US')} | ${(r.baseline.perSecond / r.perSecond).toFixed(1)} |`)
+}
