@@ -81,9 +81,15 @@ export async function handleCatchup(node: Node, source: AssignmentSource, o: Cat
   const maxFrame = o.maxFrameBytes ?? MAX_PAYLOAD_BYTES
   await node.handle(CATCHUP_PROTOCOL, async (stream) => {
     const signal = AbortSignal.timeout(30_000)
+    // A peer that opens the stream and sends nothing is cut off.
+    const idle = setTimeout(() => stream.abort(new CatchupFailed('no catch-up request within 10 s')), 10_000)
     try {
       let req: Message | undefined
-      for await (const f of readFrames(stream, 4096)) { req = decodePayload(f, 4096); break }
+      try {
+        for await (const f of readFrames(stream, 4096)) { req = decodePayload(f, 4096); break }
+      } finally {
+        clearTimeout(idle)
+      }
       if (!req) throw new BadInput('no request')
       const pid = binaryText(req['process'])
       const from = req['from']

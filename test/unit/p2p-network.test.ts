@@ -170,8 +170,11 @@ describe('p2p: a relay and three headless nodes on 127.0.0.1', () => {
       expect(messageId(mine, 'signed')).toBe(messageId(theirs, 'signed'))
       expect((await verifyMessage(mine)).verified).toBe(true)
     }
-    // Asking again from where it stopped stores nothing new.
+    // Asking again from where it stopped stores nothing new; a range gives just that range.
     expect(await late.net.catchUp(peerA, pid)).toMatchObject({ stored: 0 })
+    const range: bigint[] = []
+    expect(await late.net.catchUp(peerA, pid, { from: 10n, to: 15n, sink: async (_p, x) => { range.push(x['slot'] as bigint) } })).toEqual({ stored: 6, last: 15n, pages: 1 })
+    expect(range).toEqual([10n, 11n, 12n, 13n, 14n, 15n])
     console.log(`catch-up: ${N + 1} assignments scheduled in ${tSched.toFixed(0)} ms, fetched and checked in ${tCatch.toFixed(0)} ms (${((N + 1) / tCatch * 1000).toFixed(0)}/s)`)
 
     // A peer that serves a tampered schedule: the catch-up stops at the first bad assignment.
