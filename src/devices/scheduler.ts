@@ -53,10 +53,10 @@
  * do_assign, dev_scheduler_cache:write) keeps no such index: the same message
  * POSTed twice gets two slots, and a process sees it twice.
  *
- * Crash safety of the writes, in order: the message and the assignment under
- * their IDs, the index entry, then the slot link (what makes the slot exist). A
- * crash before the link leaves unreferenced entries only; the restarted server
- * continues from the newest linked slot.
+ * Crash safety of the writes: the message and the assignment under their IDs
+ * and the index entry (in parallel), then, once all three are written, the slot
+ * link (what makes the slot exist). A crash before the link leaves unreferenced
+ * entries only; the restarted server continues from the newest linked slot.
  *
  * Importing assignments signed by another node: src/devices/scheduler-import.ts
  * (the `import` key). Imports and local assignments of a process share the same
@@ -206,15 +206,18 @@ export async function scheduledAssignment(store: Store, pid: string, msgId: stri
 
 /**
  * Write an assignment (and its message, when given): the message and the
- * assignment under their IDs, the index entry (unless opts.index is false: the
- * message is already indexed at an earlier slot), then the slot link, last.
+ * assignment under their IDs and the index entry (unless opts.index is false:
+ * the message is already indexed at an earlier slot), then the slot link, last.
  */
 export async function writeAssignment(store: Store, pid: string, slot: bigint, assignment: Message, msg: Message | undefined, opts: { index: boolean } = { index: true }): Promise<void> {
   const msgId = assignedMessageId(assignment)
-  if (msg) await store.write(messageId(msg, 'signed'), msg)
   const id = messageId(assignment, 'signed')
-  await store.write(id, assignment)
-  if (msgId !== undefined && opts.index) await store.write(scheduledPath(pid, msgId), String(slot))
+  // The three entries are independent (in parallel, so a durable store's fsyncs overlap); the link waits for all.
+  await Promise.all([
+    msg ? store.write(messageId(msg, 'signed'), msg) : undefined,
+    store.write(id, assignment),
+    msgId !== undefined && opts.index ? store.write(scheduledPath(pid, msgId), String(slot)) : undefined,
+  ])
   await store.link(assignmentPath(pid, slot), id)
 }
 
