@@ -166,10 +166,27 @@ coroutine.create = function(f)
   if current then sethook(c, exhausted and die or hook, '', exhausted and 1 or step) end
   return c
 end
+
+-- ao.* suspends the call with a YIELD-tagged yield. From a coroutine the
+-- script created, that yield is passed up through every coroutine above it
+-- to the call's own coroutine (and so to the host); the answer comes back
+-- down the same way. The script's own yields pass through untouched.
+local YIELD = {}
+local tpack = table.pack
+local function relay(co, r)
+  while r[1] and r[2] == YIELD and co_status(co) == 'suspended' do
+    r = tpack(co_resume(co, co_yield(YIELD, r[3], r[4])))
+  end
+  return r
+end
+coroutine.resume = function(co, ...)
+  local r = relay(co, tpack(co_resume(co, ...)))
+  return unpack(r, 1, r.n)
+end
 coroutine.wrap = function(f)
   local c = coroutine.create(f)
   return function(...)
-    local r = table.pack(co_resume(c, ...))
+    local r = relay(c, tpack(co_resume(c, ...)))
     if r[1] then return unpack(r, 2, r.n) end
     error(r[2], 0)
   end
@@ -258,9 +275,8 @@ for v in rawnext, names do if type(v) == 'table' then anchors[v] = true end end
 local function add_builtin(nm, v) names[v] = nm; byname[nm] = v end
 
 -- ---------------------------------------------------------------- calls
-local YIELD = {}
 local function host(op, ...)
-  if co_running() ~= current then error('ao.' .. op .. ' cannot be called inside a coroutine', 2) end
+  if current == nil then error('ao.' .. op .. ' can only be called during a call', 2) end
   local r, _, n = dec(co_yield(YIELD, op, encode_list(select('#', ...), ...)), 1)
   if r[1] == '\0ao-error' then error(r[2], 2) end
   return unpack(r, 1, n)

@@ -110,6 +110,31 @@ describe('lua@5.3a: HyperBEAM dev_lua tests over test.lua', () => {
     expect(at(v, 'missing')).toBe('not_found')
   })
 
+  it('ao.* inside coroutines the script created (nested, wrap and resume), the script\'s own yields untouched', async () => {
+    const src = `
+      function lib()
+        local log = {}
+        local inner = coroutine.create(function(x)
+          local got = ao.get("b", { b = x })
+          local y = coroutine.yield(got * 10)
+          return ao.set({ a = 1 }, "z", y + got).z
+        end)
+        local outer = coroutine.wrap(function()
+          local ok1, first = coroutine.resume(inner, 4)
+          log[#log + 1] = first
+          local ok2, last = coroutine.resume(inner, 7)
+          log[#log + 1] = last
+          log[#log + 1] = coroutine.status(inner)
+          return ao.get("k", { k = "deep" })
+        end)
+        local last = outer()
+        log[#log + 1] = last
+        return { log = log }
+      end`
+    const v = await value(base({}, src), 'lib', context())
+    expect(at(v, 'log')).toEqual([40n, 11n, 'dead', 'deep'])
+  })
+
   it('a non-compute key calls the function of that name with [base, request, {}]', async () => {
     const ctx = context()
     const b = message({ device: DEV, module: lua(TEST_LUA), 'test-value': 42n })
