@@ -29,6 +29,8 @@ describe('p2p: a relay and three headless nodes on 127.0.0.1', () => {
   let w: Wallet[]
   let lateWallet: Wallet
   let boot: string
+  const schedulers = new Map<string, string>()
+  const checkedAssignments: Array<[string, Message, Message | undefined]> = []
 
   beforeAll(async () => {
     w = await Promise.all(['hyperbeam-data/test/key-1.json', 'hyperbeam-data/test/key-2.json', 'hyperbeam-data/test/admissible-report-wallet.json']
@@ -37,7 +39,14 @@ describe('p2p: a relay and three headless nodes on 127.0.0.1', () => {
     lateWallet = lw
     relay = await peer(rw, { host: { mode: 'relay', wsPort: 0 } })
     boot = tcpAddr(relay.host)
-    ;[a, b, c] = await Promise.all(w.map((wallet) => peer(wallet, { net: { bootstrap: [boot] } })))
+    // The node's assignment check: signed by a scheduler the process names (here: a table the test fills).
+    const validateAssignment = async (pid: string, x: Message, body: Message | undefined): Promise<'accept' | 'reject' | 'ignore'> => {
+      checkedAssignments.push([pid, x, body])
+      const sched = schedulers.get(pid)
+      if (sched === undefined) return 'ignore'
+      return (await verifyMessage(x)).committers.includes(sched) ? 'accept' : 'reject'
+    }
+    ;[a, b, c] = await Promise.all(w.map((wallet) => peer(wallet, { net: { bootstrap: [boot], validateAssignment } })))
   }, 60_000)
 
   afterAll(async () => {
@@ -143,6 +152,39 @@ describe('p2p: a relay and three headless nodes on 127.0.0.1', () => {
     await waitFor('the honest message at b', () => delivered.some((m) => messageId(m, 'signed') === messageId(good2, 'signed')))
     expect(delivered.some((m) => m['n'] === 2n)).toBe(false)
     console.log(`score of the attacker at b: ${before} → ${after}; rejected ${b.net.gossip.counts.messages.reject - counts.reject} payloads`)
+  })
+
+  it('assignments are delivered only when the node\'s validateAssignment accepts them; an assignment from a non-scheduler lowers its sender\'s score', async () => {
+    const proc = await commitMessage(message({ type: 'Process', 'scheduler-device': 'scheduler@1.0', scheduler: a.node.address, 'test-seed': String(Math.random()) }), { wallet: w[0]! })
+    const pid = messageId(proc, 'signed')
+    schedulers.set(pid, a.node.address)
+    const got = new Map<TestPeer, string[]>([[a, []], [b, []], [c, []]])
+    for (const p of [a, b, c]) p.net.subscribe(pid, { assignment: (x) => got.get(p)!.push(messageId(x, 'signed')) })
+    await waitFor('the topic mesh', () => [a, c].every((p) => [b, c, a].filter((q) => q !== p).every((q) => p.net.gossip.subscribers(pid, 'assignments').includes(q.host.peerId))))
+    // a is the scheduler: it assigns slot 0 and 1 and gossips the assignments.
+    const s0 = (await a.node.resolve(SCHED, post(proc))).value as Message
+    const m1 = await commitMessage(message({ target: pid, n: 1n }), { wallet: w[1]! })
+    const s1 = (await a.node.resolve(SCHED, post(m1))).value as Message
+    for (const x of [s0, s1]) await a.net.publishAssignment(pid, x)
+    for (const p of [b, c]) await waitFor('both assignments', () => got.get(p)!.length === 2)
+    const call = checkedAssignments.find(([p, x]) => p === pid && x['slot'] === 1n)!
+    expect(messageId(call[2]!, 'signed')).toBe(messageId(m1, 'signed')) // the assigned message, as the callback's third argument
+    // c forges slot 2 with its own wallet: valid commitments, wrong signer.
+    const before = b.net.score(c.host.peerId)
+    const rejected = b.net.gossip.counts.assignments.reject
+    const { commitments: _c, ...fields } = s1 as Record<string, Message>
+    const forged = await commitMessage(message({ ...fields, slot: 2n }), { wallet: w[2]! })
+    expect((await verifyMessage(forged)).verified).toBe(true)
+    await c.net.publishAssignment(pid, forged)
+    await waitFor('b to reject the forged assignment', () => b.net.gossip.counts.assignments.reject > rejected)
+    await waitFor('c\'s score at b to drop', () => b.net.score(c.host.peerId) < before)
+    expect(got.get(b)).toHaveLength(2)
+    // The same assignment again is no news: the same bytes are dropped by gossipsub itself, the
+    // same signed ID in other bytes (an uncommitted key added) is ignored by the validator.
+    await c.net.publishAssignment(pid, s1)
+    await c.net.publishAssignment(pid, message({ ...s1, note: 'uncommitted' }))
+    await waitFor('b to ignore the duplicate', () => b.net.gossip.counts.assignments.ignore > 0)
+    expect(got.get(b)).toHaveLength(2)
   })
 
   it('a node that joins late catches up a schedule through /ao-tab/assignments/1.0.0 (several bounded pages), checking each', async () => {
