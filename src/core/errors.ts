@@ -90,6 +90,8 @@ export class AssignmentUnsigned extends BadInput {}
 export class AssignmentSignatureInvalid extends BadInput {}
 /** An assignment without an integer `slot`, a `process` or a `hash-chain`, or naming no message. */
 export class AssignmentMalformed extends BadInput {}
+/** A process message (given to import assignments for, or to schedule for) that is unsigned or does not verify. */
+export class ProcessMessageInvalid extends BadInput {}
 /** An assignment for another process than the one it is imported into. */
 export class AssignmentWrongProcess extends BadInput {}
 /** An assignment committed by no address of the process's `scheduler` list. */

@@ -6,6 +6,7 @@
  *   1. it has an integer `slot` ≥ 0, a `process`, a `hash-chain` and names a
  *      message (`body`, or `message` as an ID)              AssignmentMalformed 400
  *   2. its `process` is the process's signed ID          AssignmentWrongProcess 400
+ *      and the process message is signed and verifies    ProcessMessageInvalid 400
  *   3. it carries a signature                                AssignmentUnsigned 400
  *      and every commitment verifies                 AssignmentSignatureInvalid 400
  *   4. a committer is in the process's `scheduler`
@@ -43,14 +44,14 @@ import { verifyMessage } from '../codecs/commitments.ts'
 import { committersOf } from './meta.ts'
 import {
   AssignedMessageInvalid, AssignmentChainBroken, AssignmentMalformed, AssignmentNotByScheduler, AssignmentOutOfOrder,
-  AssignmentSignatureInvalid, AssignmentUnsigned, AssignmentWrongProcess, MessageNotFound, SlotTaken, StoreFailed,
+  AssignmentSignatureInvalid, AssignmentUnsigned, AssignmentWrongProcess, MessageNotFound, ProcessMessageInvalid, SlotTaken, StoreFailed,
 } from '../core/errors.ts'
 import type { Store } from '../store/store.ts'
 import { fromTabm } from '../codecs/structured.ts'
 import type { Tabm } from '../codecs/tabm.ts'
 import {
   assignedMessageId, headOf, nextHashChainFromId, parseSchedulers, queued, readAssignment, scheduledAssignment, text, toInt,
-  withOnlyCommitted, writeAssignment,
+  validlySigned, withOnlyCommitted, writeAssignment,
 } from './scheduler.ts'
 
 export interface ImportResult {
@@ -63,10 +64,6 @@ export interface ImportResult {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
-/** A message that is signed and whose every commitment verifies. */
-async function validlySigned(m: Message): Promise<boolean> {
-  return committersOf(m).length > 0 && (await verifyMessage(m)).verified
-}
 
 /** Check an assignment for a process (and the message it assigns) and store it as the next slot. */
 export async function importAssignment(store: Store, processMsg: Message, assignmentIn: Message, msgIn?: Message): Promise<ImportResult> {
@@ -82,6 +79,8 @@ export async function importAssignment(store: Store, processMsg: Message, assign
   let chain: Uint8Array
   try { chain = fromB64(chainText) } catch { throw new AssignmentMalformed(`hash-chain ${JSON.stringify(chainText.slice(0, 60))} is not base64url`) }
   if (proc !== pid) throw new AssignmentWrongProcess(`the assignment is for process ${proc}, not ${pid}`)
+  // The scheduler list below is the process's only if the process message is the signed one.
+  if (!(await validlySigned(processMsg))) throw new ProcessMessageInvalid(`process ${pid} is not signed, or its commitments do not verify`)
 
   const committers = committersOf(assignment)
   if (committers.length === 0) throw new AssignmentUnsigned(`assignment ${slot} of ${pid} carries no signature`)

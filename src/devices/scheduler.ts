@@ -21,6 +21,10 @@
  *     a process, the base's `process`, the base's ID if it is a process;
  *   - only the committed keys are kept, and the message must carry at least one
  *     signature and every commitment must verify (400 `Message is not valid.`);
+ *   - the process message (when it is not the node's stored copy) must be
+ *     signed and verify (400 `Process message is not valid.`): its signed ID is
+ *     its signature's, so an altered copy (another `scheduler` list) has the same
+ *     ID. HyperBEAM writes it to its cache before any check (find_server);
  *   - the node schedules only if its wallet address is in the process's
  *     `scheduler` (or `scheduler-location`) list: a list, or text with
  *     comma-separated addresses. Otherwise 404: this node does not know where
@@ -328,14 +332,19 @@ function findMessageToSchedule(req: Message): Value | undefined {
   return directGet(req, subject)
 }
 
-/** find_process_message: the base's `process`, the scheduled message, the base, or the store. */
-async function findProcessMessage(pid: string, base: Message, toSched: Message | undefined, ctx: ResolveContext): Promise<Message | undefined> {
+/** find_process_message: the base's `process`, the scheduled message, the base, or the store (`stored`). */
+async function findProcessMessage(pid: string, base: Message, toSched: Message | undefined, ctx: ResolveContext): Promise<{ proc: Message; stored: boolean } | undefined> {
   const p = directGet(base, 'process')
-  if (isMessage(p)) return p
-  if (toSched && messageId(toSched, 'signed') === pid) return toSched
-  if (messageId(base, 'signed') === pid) return base
+  if (isMessage(p)) return { proc: p, stored: false }
+  if (toSched && messageId(toSched, 'signed') === pid) return { proc: toSched, stored: false }
+  if (messageId(base, 'signed') === pid) return { proc: base, stored: false }
   const stored = ctx.store ? await ctx.store.read(pid) : undefined
-  return isMessage(stored) ? stored : undefined
+  return isMessage(stored) ? { proc: stored, stored: true } : undefined
+}
+
+/** Signed (a committer), and every commitment verifies. */
+export async function validlySigned(m: Message): Promise<boolean> {
+  return committersOf(m).length > 0 && (await verifyMessage(m)).verified
 }
 
 type Found = { kind: 'local'; server: Head } | { kind: 'error'; outcome: Outcome }
@@ -348,8 +357,14 @@ async function findServer(pid: string, base: Message, toSched: Message | undefin
     const head = await running.catch(() => undefined)
     if (head?.local) return { kind: 'local', server: head }
   }
-  const proc = await findProcessMessage(pid, base, toSched, ctx)
-  if (!proc) return { kind: 'error', outcome: notFound(message({ status: 404n, body: `Process ${pid} is not available on this node.` })) }
+  const found = await findProcessMessage(pid, base, toSched, ctx)
+  if (!found) return { kind: 'error', outcome: notFound(message({ status: 404n, body: `Process ${pid} is not available on this node.` })) }
+  const { proc, stored } = found
+  // A process message that did not come from the store must verify: its ID is its signature's, so a
+  // copy with another `scheduler` list (or module) would otherwise pass for it, and be stored as it.
+  if (!stored && ctx.node['verify_assignments'] !== false && !(await validlySigned(proc))) {
+    return { kind: 'error', outcome: error(message({ status: 400n, body: 'Process message is not valid.', reason: `Process ${pid}: it must be signed, and its commitments must verify.` })) }
+  }
   const loc = directGet(proc, 'scheduler') ?? directGet(proc, 'scheduler-location') ?? (toSched ? directGet(toSched, 'scheduler-location') : undefined)
   if (loc === undefined) return { kind: 'error', outcome: error(message({ status: 400n, body: 'No scheduler information provided.' })) }
   const addresses = parseSchedulers(loc)

@@ -198,6 +198,13 @@ describe('importAssignment', () => {
       expect(await refused(elsewhere)).toMatchObject({ name: 'AssignmentWrongProcess', status: 400 })
     })
 
+    it('a tampered process message (its scheduler list changed, the signature kept) (400)', async () => {
+      const forged = message({ ...proc, scheduler: w2.address })
+      expect(messageId(forged, 'signed')).toBe(pid)
+      const byW2 = await forge(w2, 2n, chainOf(assignments[1]!), a2Body())
+      expect(await thrown(importAssignment(store, forged, byW2))).toMatchObject({ name: 'ProcessMessageInvalid', status: 400 })
+    })
+
     it('a hash-chain that does not extend the stored one (409)', async () => {
       const m = a2Body()
       const wrongPrev = await forge(w1, 2n, chainOf(assignments[0]!), m)

@@ -139,6 +139,24 @@ describe('scheduler@1.0', () => {
     expect((s.value as Message)['current']).toBe(0n)
   })
 
+  it('a tampered copy of a process message (same signature, its scheduler list changed) is refused and not stored', async () => {
+    const ctx = ctxFor(w1)
+    // The real process names w2 as its scheduler; the copy claims this node (w1) is.
+    const real = await processMsg(w2.address)
+    const pid = messageId(real, 'signed')
+    const forged = message({ ...real, scheduler: w1.address })
+    expect(messageId(forged, 'signed')).toBe(pid)
+    const o = await run(SCHED, post(forged), ctx)
+    expect(o.status).toBe('error')
+    expect((o.value as Message)['body']).toBe('Process message is not valid.')
+    expect(await ctx.store!.read(pid)).toBeUndefined()
+    // Nor through a base that carries it as its `process`.
+    const m = await signed({ target: pid, x: '1' })
+    const viaBase = await run(message({ device: 'scheduler@1.0', process: forged }), post(m), ctx)
+    expect(viaBase.status).toBe('error')
+    expect(await ctx.store!.list(`assignments/${pid}`)).toEqual([])
+  })
+
   it('scheduler lists: comma-separated text (quotes dropped) or a list; hints stripped', async () => {
     expect(parseSchedulers(`"a","b", c`)).toEqual(['a', 'b', 'c'])
     expect(parseSchedulers(['x', 'y'])).toEqual(['x', 'y'])
