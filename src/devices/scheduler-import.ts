@@ -11,8 +11,9 @@
  *      and every commitment verifies                 AssignmentSignatureInvalid 400
  *   4. a committer is in the process's `scheduler`
  *      (or `scheduler-location`) list                  AssignmentNotByScheduler 403
- *   5. the message (given, else the inline `body`) has the ID the assignment
- *      names, is signed and its commitments verify      AssignedMessageInvalid 400
+ *   5. the message (given, else the inline `body`, else the one the store holds)
+ *      has the ID the assignment names, is signed and its commitments verify
+ *                                                       AssignedMessageInvalid 400
  *   6. its slot is free: the identical assignment (same signed ID) already there
  *      is a no-op success, another one                               SlotTaken 409
  *   7. its slot is exactly the next (slot 0 for a fresh process)
@@ -28,14 +29,15 @@
  *
  * The scheduler@1.0 `import` key: the assignment is the request's `assignment`
  * (else its `body`), the message its `message` (optional when the assignment's
- * body is inline), the process the request's `process` or the stored message
+ * body is inline or the node holds it; a body sent as a link is stored inline), the process the request's `process` or the stored message
  * named by the assignment's `process`. Answers `{process, slot, assignment: <id>,
  * imported: true|false}` (false: it was already there). Over HTTP, send them as
  * a json@1.0 body (`codec-device: json@1.0`): an httpsig multipart body drops
- * the `signature` of nested commitments today (see the report of issue 4), so a
- * nested assignment would arrive unsigned and be refused.
+ * the `signature` of nested commitments today (wire.ts encodePart encodes each
+ * part with tabmToHttp, which drops a `signature` key as if it were the part's
+ * signature header), so a nested assignment would arrive unsigned and be refused.
  */
-import { isMessage, message, type Message, type Value } from '../core/value.ts'
+import { isMessage, Link, message, type Message, type Value } from '../core/value.ts'
 import { ok, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { messageId } from '../core/id.ts'
@@ -64,7 +66,6 @@ export interface ImportResult {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
-
 /** Check an assignment for a process (and the message it assigns) and store it as the next slot. */
 export async function importAssignment(store: Store, processMsg: Message, assignmentIn: Message, msgIn?: Message): Promise<ImportResult> {
   const pid = messageId(processMsg, 'signed')
@@ -91,11 +92,13 @@ export async function importAssignment(store: Store, processMsg: Message, assign
   }
 
   const body = directGet(assignment, 'body')
-  const given = msgIn ? withOnlyCommitted(msgIn) : isMessage(body) ? body : undefined
-  if (given) {
-    if (messageId(given, 'signed') !== named) throw new AssignedMessageInvalid(`the message given is ${messageId(given, 'signed')}, the assignment names ${named}`)
-    if (!(await validlySigned(given))) throw new AssignedMessageInvalid(`message ${named} is not signed, or its commitments do not verify`)
-  }
+  const held = await store.read(named)
+  const given = msgIn ? withOnlyCommitted(msgIn) : isMessage(body) ? body : isMessage(held) ? held : undefined
+  if (!given) throw new AssignedMessageInvalid(`message ${named} is neither inline, nor given, nor held by this node`)
+  if (messageId(given, 'signed') !== named) throw new AssignedMessageInvalid(`the message given is ${messageId(given, 'signed')}, the assignment names ${named}`)
+  if (!(await validlySigned(given))) throw new AssignedMessageInvalid(`message ${named} is not signed, or its commitments do not verify`)
+  // A body sent as a link is stored inline (the signature covers the body by its ID either way), so the process can compute it.
+  const toStore = body instanceof Link ? message({ ...assignment, body: given }) : assignment
 
   const id = messageId(assignment, 'signed')
   const head = await headOf(store, pid)
@@ -111,7 +114,7 @@ export async function importAssignment(store: Store, processMsg: Message, assign
     if ((await store.read(pid)) === undefined) await store.write(pid, withOnlyCommitted(processMsg))
     // A message already scheduled at an earlier slot keeps that slot in the index.
     const indexed = await scheduledAssignment(store, pid, named)
-    await writeAssignment(store, pid, slot, assignment, given, { index: indexed === undefined })
+    await writeAssignment(store, pid, slot, toStore, given, { index: indexed === undefined })
     head.current = slot
     head.chain = chain
     return { slot, id, imported: true }

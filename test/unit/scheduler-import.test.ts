@@ -8,7 +8,7 @@
 import { describe, it, expect, beforeAll } from 'vitest'
 import { createNode, type AoNode } from '../../src/node/node.ts'
 import { DeviceRegistry, PRELOADED } from '../../src/devices/index.ts'
-import { isMessage, message, type Message, type Value } from '../../src/core/value.ts'
+import { isMessage, Link, message, type Message, type Value } from '../../src/core/value.ts'
 import { commitMessage } from '../../src/codecs/commitments.ts'
 import { messageId } from '../../src/core/id.ts'
 import { fromB64, toB64Url } from '../../src/core/bytes.ts'
@@ -232,6 +232,20 @@ describe('importAssignment', () => {
       const good = a2Body()
       const altered = message({ ...good, n: 4n })
       expect(await refused(await forge(w1, 2n, chainOf(assignments[1]!), altered))).toMatchObject({ name: 'AssignedMessageInvalid', status: 400 })
+    })
+
+    it('a body sent as a link: the message given (or held) is stored inline; neither is 400', async () => {
+      const fresh = new MemoryStore()
+      const [a0, a1] = [assignments[0]!, assignments[1]!]
+      const linked = (a: Message) => message({ ...a, body: new Link(messageId(a['body'] as Message, 'signed')) })
+      expect(await thrown(importAssignment(fresh, proc, linked(a0)))).toMatchObject({ name: 'AssignedMessageInvalid', status: 400 })
+      expect((await importAssignment(fresh, proc, linked(a0), a0['body'] as Message)).imported).toBe(true)
+      // Slot 1's message is already held by the store: no need to send it.
+      await fresh.write(messageId(a1['body'] as Message, 'signed'), a1['body'] as Message)
+      expect((await importAssignment(fresh, proc, linked(a1))).imported).toBe(true)
+      const stored = (await fresh.read(`assignments/${pid}/1`)) as Message
+      expect(isMessage(stored['body'])).toBe(true)
+      expect(messageId(stored, 'signed')).toBe(messageId(a1, 'signed'))
     })
 
     it('malformed: no slot, a negative slot, no hash-chain, no message (400)', async () => {
