@@ -5,9 +5,10 @@
  * messages and asks for the compute of the newest acknowledged slot; the child
  * is SIGKILLed at a random moment, 20 times, and restarted on the same
  * directory: after a random delay, or (about a third of the rounds) the moment
- * the next message's slot link appears on disk, so that its answer is lost. Messages whose answer was lost are POSTed again (idempotent
- * scheduling answers a message already scheduled with its existing slot).
- * A final clean run schedules what is left and computes the last slot.
+ * the next message's slot link appears on disk, so that its answer is lost.
+ * Messages whose answer was lost are POSTed again (idempotent scheduling
+ * answers a message already scheduled with its existing slot). A final clean
+ * run schedules what is left and computes the last slot.
  *
  * Then, from the store on disk: slots 0..N contiguous, every message assigned
  * exactly once (by signed ID) and at the slot its acknowledgement named, every
@@ -21,8 +22,10 @@
  * computes them without interruption. A second in-process run that schedules
  * the messages itself must reach the same Lua state (count and sum).
  *
- * The kill delays come from a seeded PRNG; the seed is printed (replay with
- * AO_CRASH_SEED=<seed>). AO_CRASH_DEBUG=1 prints each round.
+ * The kill delays, kill modes and messages per round come from a seeded PRNG;
+ * the seed is printed (AO_CRASH_SEED=<seed> replays those choices; where a
+ * timed kill lands still depends on the machine's speed). AO_CRASH_DEBUG=1
+ * prints each round.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
