@@ -47,6 +47,7 @@ import { handleHttpReply, type HttpReply } from '../node/http.ts'
 import { loadJwk, generateWallet, type Wallet } from '../crypto/wallet.ts'
 import { MemoryStore } from '../store/memory.ts'
 import { FsStore } from '../store/fs.ts'
+import { flushResults } from '../devices/process.ts'
 import type { Store } from '../store/store.ts'
 import type { Blocks } from '../snapshot/blocks.ts'
 import { openFsBlocks } from '../snapshot/fs-blockstore.ts'
@@ -332,7 +333,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...p2pLines,
   ]
   process.stdout.write(lines.join('\n') + '\n')
-  const stop = (): void => { void Promise.all([running.close(), stopNetwork().catch(() => undefined)]).then(() => process.exit(0)) }
+  // Results are written behind the computation: land them before exiting.
+  const stop = (): void => {
+    void Promise.all([running.close(), stopNetwork().catch(() => undefined)])
+      .then(() => flushResults(node.store).catch((e) => { console.error(`ao serve: results not written: ${(e as Error).message}`) }))
+      .then(() => process.exit(0))
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   return 0
