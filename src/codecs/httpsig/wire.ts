@@ -35,10 +35,13 @@ const binText = (b: Binary): string => (typeof b === 'string' ? b : fromUtf8(b))
  * Encode a TABM (without commitments) as HTTP fields. Signature headers are
  * added by the caller (see codec.ts) from the commitments.
  */
-export function tabmToHttp(tabm: Tabm): HttpMessage {
+export function tabmToHttp(tabm: Tabm, nested = false): HttpMessage {
   const stripped = emptyTabm()
   for (const k of Object.keys(tabm)) {
-    if (k === 'commitments' || k === 'signature' || k === 'signature-input' || k === 'priv') continue
+    // A message's own signature headers come from its commitments; inside a
+    // multipart part, `signature` and `signature-input` are plain fields (a
+    // nested commitment's signature), kept.
+    if (k === 'commitments' || k === 'priv' || (!nested && (k === 'signature' || k === 'signature-input'))) continue
     stripped[k] = tabm[k]!
   }
   const grouped = groupIds(stripped)
@@ -143,7 +146,7 @@ function encodePart(name: string, value: Binary | Tabm, inline: string): Uint8Ar
   const withDisp = emptyTabm()
   for (const k of Object.keys(value)) withDisp[k] = value[k]!
   withDisp['content-disposition'] = disposition
-  return encodeHttpMessage(tabmToHttp(withDisp))
+  return encodeHttpMessage(tabmToHttp(withDisp, true))
 }
 
 /** Headers as `name: value` lines in sorted order, then CRLF CRLF and the body if any. */
