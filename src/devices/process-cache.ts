@@ -10,7 +10,8 @@
  *
  * Writes are asynchronous (HyperBEAM's default too): a computed slot is
  * queued and answered at once, and a writer per store drains the queue in
- * batches, so a durable store's fsyncs overlap instead of costing three per
+ * batches — one IndexedDB transaction per batch, or, on the filesystem,
+ * entries in parallel so their fsyncs overlap instead of costing three per
  * slot in series. Until its write lands a result is served from the queue.
  * Nothing is lost: a result is a pure function of the process and its
  * assignments, which the scheduler writes before it answers, so a result a
@@ -25,6 +26,7 @@
 import { isMessage, type Message } from '../core/value.ts'
 import { StoreFailed } from '../core/errors.ts'
 import type { Store } from '../store/store.ts'
+import type { StoreOp } from '../store/encoding.ts'
 
 export const MAX_QUEUED = 256
 const BATCH = 64
@@ -83,10 +85,14 @@ class ResultWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, BATCH)
       try {
-        await Promise.all(batch.map((p) => this.store.write(p.id, p.stored)))
-        await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.id), p.id)))
-        await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.slot), p.id)))
-        await Promise.all(batch.filter((p) => 'snapshot' in p.stored).map((p) => this.store.link(snapshotPath(p.pid, p.slot), p.id)))
+        if (this.store.transactional && this.store.batch) await this.store.batch(batch.flatMap(ops))
+        else {
+          // One entry at a time but in parallel, each phase after the one it names.
+          await Promise.all(batch.map((p) => this.store.write(p.id, p.stored)))
+          await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.id), p.id)))
+          await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.slot), p.id)))
+          await Promise.all(batch.filter((p) => 'snapshot' in p.stored).map((p) => this.store.link(snapshotPath(p.pid, p.slot), p.id)))
+        }
       } catch (e) {
         // What did not land is computed again when asked for; the error is reported.
         this.failure = e
@@ -102,6 +108,17 @@ class ResultWriter {
     if (m?.get(p.slot) === p) m.delete(p.slot)
     if (m && m.size === 0) this.bySlot.delete(p.pid)
   }
+}
+
+/** A result's entries, values before the links that name them. */
+function ops(p: Pending): StoreOp[] {
+  const out: StoreOp[] = [
+    { op: 'write', path: p.id, value: p.stored },
+    { op: 'link', path: resultPath(p.pid, p.id), target: p.id },
+    { op: 'link', path: resultPath(p.pid, p.slot), target: p.id },
+  ]
+  if ('snapshot' in p.stored) out.push({ op: 'link', path: snapshotPath(p.pid, p.slot), target: p.id })
+  return out
 }
 
 const writers = new WeakMap<Store, ResultWriter>()

@@ -42,6 +42,7 @@ export function idbError(e: unknown, what: string): StoreFailed {
 
 export class IdbStore implements Store {
   readonly name: string
+  readonly transactional = true
   private readonly db: Dexie
   private readonly entries: Table<Row, string>
 

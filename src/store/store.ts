@@ -5,6 +5,7 @@
  * come with processes.
  */
 import type { Message, Value } from '../core/value.ts'
+import type { StoreOp } from './encoding.ts'
 
 export type Stored = Message | Value[] | Uint8Array | string
 
@@ -17,4 +18,8 @@ export interface Store {
   link(path: string, target: string): Promise<void>
   /** The names directly below a path prefix. */
   list(prefix: string): Promise<string[]>
+  /** Several writes and links, applied in order (the persistent stores). */
+  batch?(ops: readonly StoreOp[]): Promise<void>
+  /** True when `batch` is one atomic commit, cheaper than its ops one by one (IndexedDB). */
+  readonly transactional?: boolean
 }
