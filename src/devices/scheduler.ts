@@ -549,6 +549,23 @@ export function processIdOf(state: Message): string {
   return messageId(isMessage(p) ? p : state, 'signed')
 }
 
+/** Assignments read ahead by `next` in one go (in parallel: one round trip, not one per slot). */
+export const NEXT_LOOKAHEAD = 32
+
+/**
+ * The stored assignments from `from` on, stopping at the first gap: `from`
+ * itself, and up to NEXT_LOOKAHEAD as far as the schedule's known head.
+ */
+async function readAhead(store: Store, pid: string, from: bigint): Promise<Message[]> {
+  const head = await headOf(store, pid).catch(() => undefined)
+  const ahead = head ? Number(head.current - from) : 0
+  const n = Math.max(1, Math.min(NEXT_LOOKAHEAD, ahead + 1))
+  const got = await Promise.all(Array.from({ length: n }, (_, i) => readAssignment(store, pid, from + BigInt(i))))
+  const out: Message[] = []
+  for (const a of got) { if (!a) break; out.push(a) }
+  return out
+}
+
 /**
  * next: the assignment for `at-slot + 1`, from the assignments cached in
  * `priv/scheduler@1.0/assignments`, else the store. `{body: assignment, state}`.
@@ -561,10 +578,7 @@ async function next(base: Message, _req: Message, ctx: ResolveContext): Promise<
   const priv = isMessage(base['priv']) ? base['priv'] : undefined
   const cached = priv && isMessage(priv[SCHEDULER]) && Array.isArray(priv[SCHEDULER]['assignments']) ? priv[SCHEDULER]['assignments'] as Value[] : []
   let list = cached.filter(isMessage).filter((a) => (toInt(directGet(a, 'slot')) ?? -1n) > last)
-  if (list.length === 0) {
-    const a = await readAssignment(store, pid, last + 1n)
-    if (a) list = [a]
-  }
+  if (list.length === 0) list = await readAhead(store, pid, last + 1n)
   if (list.length === 0) return error(message({ status: 404n, reason: 'Requested slot not yet available in schedule.' }))
   const [first, ...rest] = list as [Message, ...Message[]]
   const got = toInt(directGet(first, 'slot'))
