@@ -84,6 +84,9 @@ export class Blocks {
   async putBlock(bytes: Uint8Array, codec: number = raw.code): Promise<CID> {
     const cid = cidOf(bytes, codec)
     try {
+      // Content-addressed: a block already held is the same bytes (a process
+      // whose VM did not change snapshots to the same CID slot after slot).
+      if (await this.store.has(cid)) return cid
       await this.store.put(cid, bytes)
     } catch (e) {
       throw blockError(e, `cannot store block ${cid}`)
