@@ -66,6 +66,10 @@
  * (the `import` key). Imports and local assignments of a process share the same
  * queue and head (slot, chain).
  *
+ * Hooks per store (setSchedulerHooks; the network layer sets them): told of
+ * each assignment made here, and asked to forward a message for a process
+ * this node does not schedule instead of answering 404.
+ *
  * Assignments of one process are made one at a time (a promise chain per process
  * and store); different processes are independent.
  */
@@ -302,8 +306,33 @@ function assign(head: Head, msg: Message, ctx: ResolveContext): Promise<Message>
     await writeAssignment(store, head.pid, slot, signed, msg)
     head.current = slot
     head.chain = chain
+    const h = hooks.get(store)
+    if (h?.assigned) { try { h.assigned(head.pid, signed) } catch { /* the hook's failure is its own */ } }
     return signed
   })
+}
+
+// ---------------------------------------------------------------- hooks (set by the network layer, src/p2p/wiring.ts)
+
+/**
+ * What a node does around its schedules besides storing them, per store:
+ * `assigned` is told of each assignment this node makes, once it is stored
+ * (in slot order; not for a message answered with its existing assignment);
+ * `forward` is asked what to do with a valid-looking message for a process
+ * this node does not schedule (404 otherwise): an outcome, or undefined to
+ * answer the 404 as without the hook.
+ */
+export interface SchedulerHooks {
+  assigned?(pid: string, assignment: Message): void
+  forward?(pid: string, msg: Message, ctx: ResolveContext): Promise<Outcome | undefined>
+}
+
+const hooks = new WeakMap<Store, SchedulerHooks>()
+
+/** Set (or with undefined, clear) the hooks of a store's schedules. */
+export function setSchedulerHooks(store: Store, h: SchedulerHooks | undefined): void {
+  if (h) hooks.set(store, h)
+  else hooks.delete(store)
 }
 
 // ---------------------------------------------------------------- finding things
@@ -397,7 +426,10 @@ async function postSchedule(base: Message, req: Message, ctx: ResolveContext): P
   }
   const only = withOnlyCommitted(toSched)
   const found = await findServer(pid, base, toSched, ctx)
-  if (found.kind === 'error') return found.outcome
+  if (found.kind === 'error') {
+    const forward = ctx.store && found.outcome.status === 'not_found' ? hooks.get(ctx.store)?.forward : undefined
+    return (forward ? await forward(pid, only, ctx) : undefined) ?? found.outcome
+  }
   const comms = Object.keys(commitmentsOf(only))
   let verified = comms.length > 0 && committersOf(only).length > 0
   if (verified && ctx.node['verify_assignments'] !== false) verified = (await verifyMessage(only)).verified
