@@ -161,8 +161,30 @@ export const assignmentPath = (pid: string, slot: bigint | number): string => `a
 
 /** dev_scheduler_cache:read */
 export async function readAssignment(store: Store, pid: string, slot: bigint | number): Promise<Message | undefined> {
-  const v = await store.read(assignmentPath(pid, slot))
+  const path = assignmentPath(pid, slot)
+  const recent = recentOf(store).get(path)
+  if (recent) return recent
+  const v = await store.read(path)
   return isMessage(v) ? v : undefined
+}
+
+/**
+ * The assignments this node wrote most recently, per store (a slot's
+ * assignment never changes once linked). Computing right after scheduling
+ * then reads them from memory instead of queueing behind the store's writes
+ * (IndexedDB serializes a read behind pending write transactions).
+ */
+const RECENT_MAX = 4096
+const recent = new WeakMap<Store, Map<string, Message>>()
+function recentOf(store: Store): Map<string, Message> {
+  let m = recent.get(store)
+  if (!m) { m = new Map(); recent.set(store, m) }
+  return m
+}
+function remember(store: Store, path: string, a: Message): void {
+  const m = recentOf(store)
+  m.set(path, a)
+  if (m.size > RECENT_MAX) m.delete(m.keys().next().value!)
 }
 
 /** The slots stored for a process, ascending. */
@@ -227,6 +249,7 @@ export async function writeAssignment(store: Store, pid: string, slot: bigint, a
     msgId !== undefined && opts.index ? store.write(scheduledPath(pid, msgId), String(slot)) : undefined,
   ])
   await store.link(assignmentPath(pid, slot), id)
+  remember(store, assignmentPath(pid, slot), assignment)
 }
 
 // ---------------------------------------------------------------- schedule heads
