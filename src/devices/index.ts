@@ -28,6 +28,7 @@ import { patchDevice } from './patch.ts'
 import { dedupDevice } from './dedup.ts'
 import { pushDevice } from './push.ts'
 import { cronDevice } from './cron.ts'
+import { genesisWasmDevice } from './genesis-wasm.ts'
 
 export class DeviceRegistry implements DeviceLookup {
   private readonly byName = new Map<string, Device>()
@@ -73,6 +74,7 @@ export const PRELOADED: Device[] = [
   dedupDevice,
   pushDevice,
   cronDevice,
+  genesisWasmDevice,
 ]
 
 export const preloadedDevices = (): DeviceRegistry => new DeviceRegistry(PRELOADED)

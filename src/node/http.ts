@@ -49,7 +49,8 @@ import { tabmToItem, itemToTabm } from '../codecs/ans104/convert.ts'
 import { parseItem, serializeItem, verifyItem } from '../codecs/ans104/data-item.ts'
 import { jsonToMessage, tabmToJson } from '../codecs/json.ts'
 import { serializeFlat, tabmToFlat } from '../codecs/flat.ts'
-import { isTabm } from '../codecs/tabm.ts'
+import { isTabm, type Tabm } from '../codecs/tabm.ts'
+import { isPrivateKey, sortKeys } from '../core/keys.ts'
 import { handleRequest, committedKeysOf, committersOf } from '../devices/meta.ts'
 import { TRANSPORT_HEADERS, binaryToHeader, headerToBinary, httpToParts, isHeaderName, isHeaderSafe } from '../devices/relay.ts'
 import type { AoNode } from './node.ts'
@@ -87,7 +88,7 @@ export async function handleHttpReply(node: AoNode, request: Request): Promise<H
   if (request.method === 'OPTIONS') return preflight(requestHeaders)
   let singleton: Message | undefined
   try {
-    const target = requestTarget(request.url)
+    const target = newerPathForms(requestTarget(request.url))
     if (target === '/') {
       const location = text(directGet(node.config, 'default_request')) ?? '/~meta@1.0/info'
       return { status: 302, headers: withCors({ location }, requestHeaders), body: null }
@@ -106,6 +107,27 @@ export async function handleHttpReply(node: AoNode, request: Request): Promise<H
 }
 
 // ---------------------------------------------------------------- request → message
+
+const ID = '[A-Za-z0-9_-]{43}'
+const RESULTS_AT = new RegExp(`^/(${ID})(?:~process@1\\.0)?/compute/results=(\\d+)(\\?.*)?$`)
+const DRYRUN = new RegExp(`^/(${ID})~process@1\\.0/as=execution/compute((?:&[^/?]*)?)(\\?.*)?$`)
+
+/**
+ * Paths of newer HyperBEAM that aoconnect's mainnet mode requests, in the
+ * HyperPATH of edge 3635c5e (which reads `results=5` and `as=execution` as key
+ * names). Nothing else is touched.
+ *   /<pid>[~process@1.0]/compute/results=<n>
+ *       → /<pid>~process@1.0/compute&slot+integer=<n>/results   (result, results)
+ *   /<pid>~process@1.0/as=execution/compute&K=V…
+ *       → /~genesis-wasm@1.0/dryrun&process=<pid>&K=V…           (dryrun)
+ */
+export function newerPathForms(target: string): string {
+  const r = RESULTS_AT.exec(target)
+  if (r) return `/${r[1]}~process@1.0/compute&slot+integer=${r[2]}/results${r[3] ?? ''}`
+  const d = DRYRUN.exec(target)
+  if (d) return `/~genesis-wasm@1.0/dryrun&process=${d[1]}${d[2] ?? ''}${d[3] ?? ''}`
+  return target
+}
 
 /** The request target as sent: path and query, without scheme, authority or fragment. */
 export function requestTarget(url: string): string {
@@ -182,19 +204,33 @@ export async function requestToMessage(node: AoNode, request: Request, target: s
   return { message: msg, signers, committed }
 }
 
-/** hb_http:accept_to_codec. */
+/** A codec named as a device (`json@1.0`) or a media type (`application/json`, `device/json@1.0`). */
+function codecNamed(v: string): string | undefined {
+  const mime = v.split(',')[0]!.split(';')[0]!.trim().toLowerCase()
+  if (mime.startsWith('device/')) return mime.slice(7)
+  if (mime.startsWith('application/')) {
+    const sub = mime.slice(12)
+    const name = sub.includes('@') ? sub : `${sub}@1.0`
+    if (REPLY_CODECS.has(name)) return name
+  }
+  return undefined
+}
+
+/**
+ * hb_http:accept_to_codec, plus `require-codec` (newer HyperBEAM; aoconnect's
+ * mainnet mode sends `require-codec: application/json` and parses the body as
+ * JSON), which comes first.
+ */
 export function acceptCodec(req: Message | undefined, node: AoNode, headers?: Headers): string {
-  const fromKey = req ? text(directGet(req, 'accept-codec')) : headers?.get('accept-codec') ?? undefined
+  const get = (k: string): string | undefined => (req ? text(directGet(req, k)) : headers?.get(k) ?? undefined)
+  const required = get('require-codec')
+  if (required !== undefined) return codecNamed(required) ?? required
+  const fromKey = get('accept-codec')
   if (fromKey !== undefined) return fromKey
-  const accept = req ? text(directGet(req, 'accept')) : headers?.get('accept') ?? undefined
+  const accept = get('accept')
   if (accept !== undefined) {
-    const mime = accept.split(',')[0]!.split(';')[0]!.trim().toLowerCase()
-    if (mime.startsWith('device/')) return mime.slice(7)
-    if (mime.startsWith('application/')) {
-      const sub = mime.slice(12)
-      const name = sub.includes('@') ? sub : `${sub}@1.0`
-      if (REPLY_CODECS.has(name)) return name
-    }
+    const named = codecNamed(accept)
+    if (named !== undefined) return named
   }
   return text(directGet(node.config, 'default_codec')) ?? DEFAULT_CODEC
 }
@@ -266,7 +302,7 @@ export async function encodeReply(node: AoNode, msg: Message, codec: string, bun
     }
     case 'json@1.0': {
       const t = toTabm(msg, { linkify: false })
-      body = new TextEncoder().encode(tabmToJson(t))
+      body = new TextEncoder().encode(jsonEmbedding(t))
       headers = { 'codec-device': codec, 'content-type': 'application/json' }
       scalarHeaders(t, headers)
       break
@@ -295,6 +331,33 @@ export async function encodeReply(node: AoNode, msg: Message, codec: string, bun
   }
   withCors(headers, requestHeaders)
   return { status, headers, body: NULL_BODY.has(status) || body === undefined || body.length === 0 ? null : body }
+}
+
+/** A nested `{content-type: application/json, body: <JSON text>}`: its JSON text, else undefined. */
+function embeddedJson(t: Tabm): string | undefined {
+  const keys = Object.keys(t)
+  if (keys.length !== 2 || t['content-type'] !== 'application/json') return undefined
+  const b = t['body']
+  const s = typeof b === 'string' ? b : b instanceof Uint8Array ? tryUtf8(b) : null
+  if (s === null || s === undefined) return undefined
+  try { return JSON.stringify(JSON.parse(s)) } catch { return undefined }
+}
+
+/**
+ * json@1.0 as codecs/json.ts writes it, except that a nested JSON document
+ * (`{content-type: application/json, body}`, as HyperBEAM keeps a compute
+ * unit's answer) is written as JSON rather than as a string of JSON: aoconnect
+ * reads `raw.Output` from a result (src/devices/genesis-wasm.ts).
+ */
+function jsonEmbedding(t: Tabm): string {
+  const has = (v: Tabm): boolean => Object.values(v).some((x) => isTabm(x) && (embeddedJson(x) !== undefined || has(x)))
+  if (!has(t)) return tabmToJson(t)
+  const keys = sortKeys(Object.keys(t).filter((k) => !isPrivateKey(k)))
+  return '{' + keys.map((k) => {
+    const v = t[k]!
+    if (isTabm(v)) return JSON.stringify(k) + ':' + (embeddedJson(v) ?? jsonEmbedding(v))
+    return tabmToJson({ [k]: v } as Tabm).slice(1, -1)
+  }).join(',') + '}'
 }
 
 async function errorReply(node: AoNode, singleton: Message | undefined, request: Request, e: unknown, requestHeaders: string): Promise<HttpReply> {
