@@ -202,6 +202,25 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
     console.log(`aoconnect: spawn ${(t1 - t0).toFixed(0)} ms, ${MORE} messages ${(t3 - t2).toFixed(0)} ms (${((t3 - t2) / MORE).toFixed(1)} ms each, push = schedule + compute), dryrun ${(t5 - t4).toFixed(0)} ms`)
   }, 120_000)
 
+  it('dryrun on a node that keeps no snapshots replays the process from init; fullResponse gives the slot\'s result', async () => {
+    const d2 = mkdtempSync(join(tmpdir(), 'ao-tab-aoconnect-nosnap-'))
+    const node = await createNode({ wallet: w1, store: new FsStore(d2), config: message({ process_cache_frequency: 0n }) })
+    const s2 = await startServer({ node, port: 0, host: '127.0.0.1' })
+    try {
+      const mod = await cacheWrite(node.store, message({ 'content-type': 'application/lua', body: LEDGER }))
+      const alice = connect({ MODE: 'mainnet', URL: s2.url, signer: createSigner(jwk(1)) })
+      const pid = await alice.spawn({ module: mod, tags: [tag('Initial-Supply', '50')] })
+      const full = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Amount', '7')], opts: { fullResponse: true } } as never) as unknown as { Output: { data: string }; Messages: unknown[] }
+      expect(full.Output.data).toBe(`Transferred 7 to ${w2.address}`)
+      expect(full.Messages).toHaveLength(2)
+      const dry = await alice.dryrun({ process: pid, tags: [tag('Action', 'Balance')] })
+      expect(dry.Output.data).toBe('43')
+    } finally {
+      await s2.close()
+      rmSync(d2, { recursive: true, force: true })
+    }
+  }, 60_000)
+
   it('a WASM module is refused with a typed 501, not run', async () => {
     const alice = client(1)
     // Spawning only schedules the process message: it succeeds.
