@@ -72,17 +72,11 @@ function kindOfMessage(m: Message): Kind {
 }
 
 async function kindOf(mod: Value, ctx: ResolveContext): Promise<Kind> {
-  if (isMessage(mod) && !(mod instanceof Link)) {
-    if (directGet(mod, 'content-type') !== undefined) return kindOfMessage(mod)
-    // A list of modules (numbered message): all of them must be Lua.
-    for (const m of numberedToList(mod)) {
-      const k = await kindOf(m, ctx)
-      if (k !== 'lua') return k
-    }
-    return 'lua'
-  }
-  if (Array.isArray(mod)) {
-    for (const m of mod) {
+  if (isMessage(mod) && directGet(mod, 'content-type') !== undefined) return kindOfMessage(mod)
+  if (isMessage(mod) || Array.isArray(mod)) {
+    // Several modules (as lua@5.3a reads them): all of them must be Lua.
+    const list = Array.isArray(mod) ? mod : isNumberedMessage(mod) ? numberedToList(mod) : Object.values(mod)
+    for (const m of list) {
       const k = await kindOf(m, ctx)
       if (k !== 'lua') return k
     }
