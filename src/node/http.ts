@@ -18,16 +18,20 @@
  *   - Transport headers (host, content-length, connection, transfer-encoding,
  *     …) are dropped unless committed: they describe the hop, not the message.
  *     HyperBEAM keeps `host` and the like.
+ * Paths of newer HyperBEAM that aoconnect requests are first read as edge
+ * 3635c5e paths (`newerPathForms`).
  * Dispatch: meta@1.0's pipeline (devices/meta.ts `handleRequest`).
  * Reply (hb_http:reply):
  *   - status: the result's `status`, else 200;
- *   - codec: the request's `accept-codec`, else its `accept` (`application/X`
+ *   - codec: the request's `require-codec` (newer HyperBEAM; aoconnect), else
+ *     its `accept-codec`, else its `accept` (`application/X`
  *     is X@1.0 for a codec we have, `device/NAME` is NAME), else the node's
  *     `default_codec`, else httpsig@1.0;
  *   - httpsig: headers and body of the encoded message; nested messages are
  *     links (their messages written to the store, so `/<ID>` serves them), or
  *     inline multipart with `accept-bundle: true`;
- *   - json@1.0: the JSON text plus every top-level scalar as a header;
+ *   - json@1.0: the JSON text plus every top-level scalar as a header; a
+ *     nested `{content-type: application/json, body}` is written as that JSON;
  *   - ans104@1.0: the binary item (only its signers' commitments),
  *     `content-type: application/ans104`; flat@1.0: the flat text.
  *   - CORS on every reply; OPTIONS is a 204 preflight.
