@@ -36,6 +36,7 @@ import { startServer, type RunningServer } from '../../src/cli/serve.ts'
 import { FsStore } from '../../src/store/fs.ts'
 import { message } from '../../src/core/value.ts'
 import { cacheWrite } from '../../src/devices/cache.ts'
+import { newerPathForms } from '../../src/node/http.ts'
 import type { Wallet } from '../../src/crypto/wallet.ts'
 import { wallets } from './devices/helpers.ts'
 
@@ -261,4 +262,17 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
     const s = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Amount', '1')] })
     expect(String(s)).toBe('1')
   }, 60_000)
+
+  it('only aoconnect\'s newer path forms are rewritten', () => {
+    const pid = 'p'.repeat(43)
+    expect(newerPathForms(`/${pid}~process@1.0/compute/results=12`)).toBe(`/${pid}~process@1.0/compute&slot+integer=12/results`)
+    expect(newerPathForms(`/${pid}/compute/results=0`)).toBe(`/${pid}~process@1.0/compute&slot+integer=0/results`)
+    expect(newerPathForms(`/${pid}~process@1.0/as=execution/compute&Action=Balance&Recipient=x`)).toBe(`/~genesis-wasm@1.0/dryrun&process=${pid}&Action=Balance&Recipient=x`)
+    expect(newerPathForms(`/${pid}~process@1.0/as=execution/compute`)).toBe(`/~genesis-wasm@1.0/dryrun&process=${pid}`)
+    for (const same of [
+      `/${pid}~process@1.0/compute&slot+integer=3/results`, `/${pid}~process@1.0/compute/results=abc`,
+      `/${pid}~process@1.0/compute/results=1/extra`, `/short~process@1.0/compute/results=1`,
+      `/${pid}~process@1.0/as=execution/compute/more`, '/~meta@1.0/info', '/push',
+    ]) expect(newerPathForms(same)).toBe(same)
+  })
 })
