@@ -16,9 +16,9 @@
  *   results  /<pid>/slot/current, then /<pid>/compute/results=<current>
  *   dryrun   /<pid>~process@1.0/as=execution/compute&<Tag>=<Value>…
  *
- * The ledger's amount tag is `Amount`, not the usual `Quantity`: a signed
- * data item with a `Quantity` tag of a non-zero integer is refused (see the
- * last test; HyperBEAM 3635c5e's ans104 codec does the same).
+ * The ledger's amount tag is the usual `Quantity`: a signed data item keeps
+ * it as a tag (HyperBEAM 3635c5e's ans104 codec takes it for the #tx quantity
+ * field and refuses the item; see the last test).
  *
  * The process is a small token ledger in Lua (lua@5.3a's `compute(base, req)`
  * interface, run by genesis-wasm@1.0): the spawner holds the initial supply,
@@ -59,17 +59,17 @@ function compute(base, req)
     base.balances[from] = math.tointeger(tonumber(msg["initial-supply"] or "0"))
     base.results.output = { data = "Minted " .. tostring(base.balances[from]) .. " for " .. from }
   elseif msg.action == "Transfer" then
-    local qty = math.tointeger(tonumber(msg.amount or ""))
+    local qty = math.tointeger(tonumber(msg.quantity or ""))
     local have = base.balances[from] or 0
     if not qty or qty <= 0 or have < qty then
       base.results.error = "Insufficient balance"
-      base.results.output = { data = "Transfer refused: " .. tostring(msg.amount) .. " > " .. tostring(have) }
+      base.results.output = { data = "Transfer refused: " .. tostring(msg.quantity) .. " > " .. tostring(have) }
       return base
     end
     base.balances[from] = have - qty
     base.balances[msg.recipient] = (base.balances[msg.recipient] or 0) + qty
-    base.results.outbox["1"] = { target = from, action = "Debit-Notice", recipient = msg.recipient, amount = tostring(qty), data = "You transferred " .. qty }
-    base.results.outbox["2"] = { target = msg.recipient, action = "Credit-Notice", sender = from, amount = tostring(qty), data = "You received " .. qty }
+    base.results.outbox["1"] = { target = from, action = "Debit-Notice", recipient = msg.recipient, quantity = tostring(qty), data = "You transferred " .. qty }
+    base.results.outbox["2"] = { target = msg.recipient, action = "Credit-Notice", sender = from, quantity = tostring(qty), data = "You received " .. qty }
     base.results.output = { data = "Transferred " .. qty .. " to " .. msg.recipient }
   elseif msg.action == "Balance" then
     local who = msg.recipient or from
@@ -129,7 +129,7 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
     expect(minted.Messages).toEqual([])
 
     // Alice → Bob 100: slot 1, with its notices.
-    const s1 = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Amount', '100')] })
+    const s1 = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Quantity', '100')] })
     expect(String(s1)).toBe('1')
     const r1 = await alice.result({ process: pid, message: String(s1) })
     expect(r1.Output.data).toBe(`Transferred 100 to ${w2.address}`)
@@ -141,14 +141,14 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
     expect(credit!.Target).toBe(w2.address)
     expect(tagOf(credit!, 'Action')).toBe('Credit-Notice')
     expect(tagOf(credit!, 'Sender')).toBe(w1.address)
-    expect(tagOf(credit!, 'Amount')).toBe('100')
+    expect(tagOf(credit!, 'Quantity')).toBe('100')
     expect(credit!.Data).toBe('You received 100')
 
     // Bob → Alice 30, signed by Bob: the ledger sees Bob as the sender.
-    const s2 = await bob.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w1.address), tag('Amount', '30')] })
+    const s2 = await bob.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w1.address), tag('Quantity', '30')] })
     expect(String(s2)).toBe('2')
     // Bob cannot send more than he holds (70): the result carries the error.
-    const s3 = await bob.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w1.address), tag('Amount', '71')] })
+    const s3 = await bob.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w1.address), tag('Quantity', '71')] })
     const r3 = await bob.result({ process: pid, message: String(s3) })
     expect(r3.Error).toBe('Insufficient balance')
     expect(r3.Output.data).toBe('Transfer refused: 71 > 70')
@@ -158,7 +158,7 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
     const t2 = performance.now()
     const MORE = 10
     for (let i = 0; i < MORE; i++) {
-      await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Amount', '1')], data: `transfer ${i}` })
+      await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Quantity', '1')], data: `transfer ${i}` })
     }
     const t3 = performance.now()
 
@@ -191,7 +191,7 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
     const dryOther = await bob.dryrun({ process: pid, tags: [tag('Action', 'Balance'), tag('Recipient', w1.address)] })
     expect(dryOther.Output.data).toBe(aliceBalance)
     // A dry-run transfer changes nothing: the slot is not taken, balances stay.
-    const dryTransfer = await bob.dryrun({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w1.address), tag('Amount', '5')] })
+    const dryTransfer = await bob.dryrun({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w1.address), tag('Quantity', '5')] })
     expect(dryTransfer.Output.data).toBe(`Transferred 5 to ${w1.address}`)
     expect((await bob.results({ process: pid })).edges[0]!.cursor).toBe(String(sb))
     // The live process carries on from its real state after the dryruns.
@@ -211,7 +211,7 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
       const mod = await cacheWrite(node.store, message({ 'content-type': 'application/lua', body: LEDGER }))
       const alice = connect({ MODE: 'mainnet', URL: s2.url, signer: createSigner(jwk(1)) })
       const pid = await alice.spawn({ module: mod, tags: [tag('Initial-Supply', '50')] })
-      const full = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Amount', '7')], opts: { fullResponse: true } } as never) as unknown as { Output: { data: string }; Messages: unknown[] }
+      const full = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Quantity', '7')], opts: { fullResponse: true } } as never) as unknown as { Output: { data: string }; Messages: unknown[] }
       expect(full.Output.data).toBe(`Transferred 7 to ${w2.address}`)
       expect(full.Messages).toHaveLength(2)
       const dry = await alice.dryrun({ process: pid, tags: [tag('Action', 'Balance')] })
@@ -249,18 +249,16 @@ describe('@permaweb/aoconnect (mainnet mode) against ao serve', () => {
     expect(body.body).toContain(missing)
   }, 60_000)
 
-  it('known limit: a `Quantity` tag (non-zero integer) makes the signed item unverifiable, so the message is refused', async () => {
-    // The ans104 codec (src/codecs/ans104/convert.ts tabmToItem, as HyperBEAM
-    // 3635c5e's apply_tabm_to_tx) takes `quantity` for the #tx quantity field,
-    // which a data item does not have, so the re-encoded item loses the tag,
-    // no longer matches its original tags, and does not verify. When the
-    // codec keeps signed tags as tags, this test fails: use `Quantity` above.
+  it('a signed `Quantity` tag (a non-zero integer) stays a tag: the transfer goes through (HyperBEAM 3635c5e refuses it)', async () => {
+    // The ans104 codec (src/codecs/ans104/convert.ts tabmToItem) keeps a key
+    // the signer sent as a tag; HyperBEAM's apply_tabm_to_tx takes `quantity`
+    // for the #tx field, loses the tag and fails the original-tags check.
     const alice = client(1)
     const pid = await alice.spawn({ module: ledgerModule, tags: [tag('Initial-Supply', '10')] })
-    await expect(alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Quantity', '1')] })).rejects.toThrow()
-    // The same message with the amount under another name is accepted.
-    const s = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Amount', '1')] })
+    const s = await alice.message({ process: pid, tags: [tag('Action', 'Transfer'), tag('Recipient', w2.address), tag('Quantity', '3')] })
     expect(String(s)).toBe('1')
+    const r = await alice.result({ process: pid, message: s })
+    expect((r.Messages as Array<{ Tags: Array<{ name: string; value: string }> }>).map((m) => m.Tags.find((t) => t.name === 'Quantity')?.value)).toEqual(['3', '3'])
   }, 60_000)
 
   it('only aoconnect\'s newer path forms are rewritten', () => {

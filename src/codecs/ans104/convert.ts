@@ -12,7 +12,9 @@
  *  - HyperBEAM copies: the #tx record fields ANS-104 does not serialize are
  *    *dropped* when their value differs from the record default (`format` other
  *    than `ans104`; non-zero integer `quantity`, `reward`, `denomination`;
- *    non-empty `data_root`);
+ *    non-empty `data_root`) — unless a signed item carried the key as a tag
+ *    (its commitment's `original-tags`): then it stays a tag (HyperBEAM drops
+ *    it and refuses the item);
  *  - everything else is a tag, in bytewise key order, or in the order of the
  *    commitment's `original-tags` when present (mixed-case or duplicate tags);
  *  - signature and owner come from the message's ans104 commitment, if any.
@@ -214,9 +216,15 @@ export function tabmToItem(tabm: Tabm): DataItem {
 
   const item = createItem()
   const used = new Set<string>(['commitments'])
+  const flat = flattenCommitments(m.commitments)
+  // A key the signer sent as a tag stays a tag (HyperBEAM drops e.g. a non-zero
+  // `Quantity` as a #tx field and then fails the original-tags check, which
+  // refuses every signed token transfer; a deliberate difference).
+  const signedTags = new Set(flat.originalTags.map((t) => normalizeKey(tryUtf8(t.name) ?? '')))
   for (const field of ['format', 'last_tx', 'target', 'quantity', 'manifest', 'data_root', 'reward', 'denomination']) {
     const v = m[field]
     if (v === undefined || isTabm(v)) continue
+    if (signedTags.has(field) && field !== 'last_tx' && field !== 'target') continue
     const c = coerceField(field, v)
     if (c.kind === 'keep') continue
     used.add(field)
@@ -226,7 +234,6 @@ export function tabmToItem(tabm: Tabm): DataItem {
   if (item.target.length !== 32 && item.target.length !== 0) throw new InvalidDataItem(`target must be an ID (32 bytes), got ${item.target.length} bytes`)
   if (item.anchor.length !== 32 && item.anchor.length !== 0) throw new InvalidDataItem(`last_tx (anchor) must be an ID (32 bytes), got ${item.anchor.length} bytes`)
 
-  const flat = flattenCommitments(m.commitments)
   item.signature = flat.signature
   item.owner = flat.owner
 
