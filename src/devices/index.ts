@@ -28,6 +28,7 @@ import { patchDevice } from './patch.ts'
 import { dedupDevice } from './dedup.ts'
 import { pushDevice } from './push.ts'
 import { cronDevice } from './cron.ts'
+import { p2pDevice } from './p2p.ts'
 import { genesisWasmDevice } from './genesis-wasm.ts'
 
 export class DeviceRegistry implements DeviceLookup {
@@ -75,6 +76,7 @@ export const PRELOADED: Device[] = [
   pushDevice,
   cronDevice,
   genesisWasmDevice,
+  p2pDevice,
 ]
 
 export const preloadedDevices = (): DeviceRegistry => new DeviceRegistry(PRELOADED)

@@ -57,10 +57,11 @@ import { messageId } from '../core/id.ts'
 import type { PathItem } from '../core/typed-json.ts'
 import type { Store } from '../store/store.ts'
 import { StoreFailed } from '../core/errors.ts'
-import { copy, processIdOf, storedSlots, text, toInt, uncommitted, withOnlyCommitted } from './scheduler.ts'
+import { copy, processIdOf, readAssignment, storedSlots, text, toInt, uncommitted, withOnlyCommitted } from './scheduler.ts'
 import { setKeysPlain } from './stack.ts'
 import { putSnapshot, getSnapshot, isSnapshotMessage } from '../snapshot/snapshot.ts'
 import { latestResult, queueResult, readResult } from './process-cache.ts'
+import { needNetwork, networkPort, tallyQuorum, type AttestationFacts, type QuorumTally } from './p2p.ts'
 
 export { flushResults, latestResult, readResult, resultPath } from './process-cache.ts'
 
@@ -219,7 +220,7 @@ function publicKeys(m: Message): Message {
 }
 
 /** store_result: the state, with a snapshot every `process_cache_frequency` slots. */
-async function storeResult(pid: string, slot: bigint, state: Message, ctx: ResolveContext): Promise<void> {
+async function storeResult(pid: string, slot: bigint, state: Message, resultId: string, ctx: ResolveContext): Promise<void> {
   const store = needStore(ctx)
   const freq = toInt(directGet(ctx.node, 'process_cache_frequency')) ?? DEFAULT_CACHE_FREQUENCY
   let withSnapshot = state
@@ -236,7 +237,16 @@ async function storeResult(pid: string, slot: bigint, state: Message, ctx: Resol
       withSnapshot = setKeysPlain(state, { snapshot: stored })
     }
   }
-  await queueResult(store, pid, slot, messageId(state), storable(withSnapshot))
+  await queueResult(store, pid, slot, resultId, storable(withSnapshot))
+}
+
+/** What a node attests about a computed slot: the assignment, the result ID and the state's own hashpath. */
+function attestationFacts(slot: bigint, assignment: Message, resultId: string, state: Message): AttestationFacts | undefined {
+  const priv = state['priv']
+  const hashpath = isMessage(priv) ? text(priv['hashpath']) : undefined
+  const hashChain = text(directGet(assignment, 'hash-chain'))
+  if (hashpath === undefined || hashChain === undefined) return undefined
+  return { slot, assignment: messageId(assignment, 'signed'), hashChain, result: resultId, hashpath }
 }
 
 async function computeSlot(pid: string, state: Message, assignment: Message, ctx: ResolveContext): Promise<Outcome> {
@@ -249,8 +259,13 @@ async function computeSlot(pid: string, state: Message, assignment: Message, ctx
   if (o.status !== 'ok') return o
   if (!isMessage(o.value)) return error(message({ status: 500n, body: 'the execution device did not answer with a message' }))
   const next = setKeysPlain(o.value, { device: PROCESS, 'at-slot': slot })
-  await storeResult(pid, slot, next, ctx)
+  const resultId = messageId(next)
+  await storeResult(pid, slot, next, resultId, ctx)
   slotOf(needStore(ctx), pid).live = next
+  // On a network: this node's attestation of the slot (signed and published in the background).
+  const port = networkPort(ctx)
+  const facts = port ? attestationFacts(slot, assignment, resultId, next) : undefined
+  if (port && facts) port.computed(pid, facts)
   return ok(next)
 }
 
@@ -277,6 +292,7 @@ async function computeAt(base: Message, target: bigint, ctx: ResolveContext): Pr
   const store = needStore(ctx)
   const procBase = await ensureProcessKey(base, ctx)
   const pid = processIdOf(procBase)
+  networkPort(ctx)?.follow(pid)
   const cached = await readResult(store, pid, target)
   if (cached) return ok(served(cached))
   return serialized(store, pid, async () => {
@@ -293,7 +309,80 @@ async function compute(base: Message, req: Message, ctx: ResolveContext): Promis
   if (slotV === undefined) return now(base, req, ctx, true)
   const slot = toInt(slotV)
   if (slot === undefined) return error(message({ status: 400n, body: '`slot` must be an integer' }))
+  const quorumV = directGet(req, 'quorum')
+  if (quorumV !== undefined) {
+    const k = toInt(quorumV)
+    if (k === undefined || k < 1n) return error(message({ status: 400n, body: '`quorum` must be an integer ≥ 1' }))
+    const wait = toInt(directGet(req, 'quorum-wait')) ?? 0n
+    return quorumCompute(base, slot, Number(k), Math.min(Math.max(Number(wait), 0), MAX_QUORUM_WAIT_MS), ctx)
+  }
   return computeAt(base, slot, ctx)
+}
+
+// ---------------------------------------------------------------- quorum reads
+
+/** The longest a quorum read waits for attestations (`quorum-wait`, ms). */
+export const MAX_QUORUM_WAIT_MS = 60_000
+
+/**
+ * compute&slot=N&quorum=K[&quorum-wait=MS]: the slot computed here, then the
+ * attestations of the network tallied against this node's own (p2p.ts
+ * tallyQuorum): 200 with the result and its attesters once K wallets (this
+ * node included) agree; 409 with every differing hashpath when some wallet
+ * attests something else and fewer than K agree; 202 with the count while
+ * fewer have attested (also while the slot's assignment has not reached this
+ * node). With quorum-wait, waits up to that long for a verdict other than 202
+ * (or for 200 when there is a disagreement). A node without a network: 503.
+ */
+async function quorumCompute(base: Message, slot: bigint, k: number, waitMs: number, ctx: ResolveContext): Promise<Outcome> {
+  const port = needNetwork(ctx)
+  const store = needStore(ctx)
+  const procBase = await ensureProcessKey(base, ctx)
+  const pid = processIdOf(procBase)
+  port.follow(pid)
+  const end = Date.now() + waitMs
+  let o = await computeAt(base, slot, ctx)
+  // The slot's assignment may still be on its way: wait for it as for attestations.
+  while (notYetScheduled(o) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20))
+    o = await computeAt(base, slot, ctx)
+  }
+  if (notYetScheduled(o)) {
+    return ok(message({ status: 202n, process: pid, slot, quorum: BigInt(k), attested: BigInt(port.attestations(pid, slot).length), computed: false, body: `slot ${slot} has not been assigned on this node yet`, 'cache-control': 'no-store' }))
+  }
+  if (o.status !== 'ok' || !isMessage(o.value)) return o
+  const state = o.value
+  const assignment = await readAssignment(store, pid, slot)
+  const facts = assignment ? attestationFacts(slot, assignment, messageId(state), state) : undefined
+  if (!facts) return error(message({ status: 500n, body: `slot ${slot} of ${pid}: no assignment or hashpath to attest` }))
+  const own = await port.attest(pid, facts)
+  for (;;) {
+    const t = tallyQuorum(port.attestations(pid, slot), own, k, port.disputed(pid))
+    if (t.verdict !== 'verified') port.pull(pid, slot) // attestations gossiped before this node followed the process
+    if (t.verdict === 'verified' || Date.now() >= end) return quorumAnswer(pid, slot, k, state, own, t)
+    await port.nextAttestation(pid, slot, end - Date.now())
+  }
+}
+
+function notYetScheduled(o: Outcome): boolean {
+  return o.status !== 'ok' && isMessage(o.value) && o.value['phase'] === 'get-schedule'
+}
+
+function quorumAnswer(pid: string, slot: bigint, k: number, state: Message, own: AttestationFacts, t: QuorumTally): Outcome {
+  const common = { process: pid, slot, quorum: BigInt(k), 'quorum-result': own.result, 'quorum-hashpath': own.hashpath, 'quorum-attesters': t.agreeing }
+  if (t.verdict === 'verified') {
+    const out = setKeysPlain(state, common)
+    if (t.differing.length > 0) out['quorum-disputed'] = t.differing.map((e) => e.address)
+    return ok(out)
+  }
+  if (t.verdict === 'disagreement') {
+    const hashpaths = [
+      message({ address: t.agreeing[0]!, result: own.result, hashpath: own.hashpath, assignment: own.assignment, own: true }),
+      ...t.differing.map((e) => message({ address: e.address, result: e.result, hashpath: e.hashpath, assignment: e.assignment, own: false })),
+    ]
+    return ok(message({ ...common, status: 409n, body: `slot ${slot}: ${t.differing.length} attestation(s) differ from this node's computation; ${t.agreeing.length} of ${k} agree`, hashpaths, 'cache-control': 'no-store' }))
+  }
+  return ok(message({ ...common, status: 202n, attested: BigInt(t.agreeing.length), computed: true, body: `slot ${slot}: ${t.agreeing.length} of ${k} wallets attest this result so far`, 'cache-control': 'no-store' }))
 }
 
 /** The scheduler's current slot; on a node that is not the scheduler, its newest stored assignment. */

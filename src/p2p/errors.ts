@@ -11,3 +11,9 @@ export class InvalidAnnouncement extends BadInput {}
 export class CatchupFailed extends UpstreamFailed {}
 /** A block could not be fetched from peers in time (504). */
 export class BlockFetchTimeout extends AoError { static override status = 504 }
+/** A network operation (p2p@1.0, a forwarded message, a quorum read) on a node that has not joined a network (503). */
+export class NoNetwork extends AoError { static override status = 503 }
+/** Nobody on the network follows the process, so a forwarded message would reach no scheduler (503). */
+export class NoPeers extends AoError { static override status = 503 }
+/** An attestation without the keys it needs (process, integer slot, assignment, hash-chain, result, hashpath, node) (400). */
+export class InvalidAttestation extends BadInput {}

@@ -32,8 +32,11 @@ import { SeenSet, toResult, type Verdict } from './verdict.ts'
  * slot, hash-chain (src/devices/scheduler-import.ts). `message` is the
  * assigned message (the assignment's `body`) when it carries one.
  */
-export type AssignmentValidator = (pid: string, assignment: Message, message: Message | undefined) => Promise<Verdict>
-export type PayloadValidator = (pid: string, payload: Message) => Promise<Verdict>
+export type AssignmentValidator = (pid: string, assignment: Message, message: Message | undefined, origin?: Origin) => Promise<Verdict>
+export type PayloadValidator = (pid: string, payload: Message, origin?: Origin) => Promise<Verdict>
+
+/** Where a payload under validation comes from: its publisher (gossipsub's signed `from`). */
+export interface Origin { from: string }
 
 /** Where a delivered payload came from. */
 export interface GossipMeta {
@@ -175,7 +178,8 @@ export class ProcessGossip {
     } catch {
       return 'reject' // unknown commitment devices, malformed commitments
     }
-    const verdict = await this.check(pid, channel, msg, id, committers)
+    const origin = m.type === 'signed' ? { from: m.from.toString() } : undefined
+    const verdict = await this.check(pid, channel, msg, id, committers, origin)
     if (verdict === 'accept') {
       this.seen[channel].add(id)
       this.checked.set(m, { msg, id, committers })
@@ -183,22 +187,22 @@ export class ProcessGossip {
     return verdict
   }
 
-  private async check(pid: string, channel: ProcessChannel, msg: Message, id: string, committers: string[]): Promise<Verdict> {
+  private async check(pid: string, channel: ProcessChannel, msg: Message, id: string, committers: string[], origin: Origin | undefined): Promise<Verdict> {
     if (channel === 'messages') {
       const target = text(msg['target'])
       if (target !== undefined && withoutHint(target) !== pid && id !== pid) return 'reject'
-      return this.opts.validateMessage ? this.opts.validateMessage(pid, msg) : 'accept'
+      return this.opts.validateMessage ? this.opts.validateMessage(pid, msg, origin) : 'accept'
     }
     if (text(msg['process']) !== pid) return 'reject'
     if (channel === 'assignments') {
       const slot = msg['slot']
       if (typeof slot !== 'bigint' || slot < 0n) return 'reject'
       const body = msg['body']
-      return this.opts.validateAssignment ? this.opts.validateAssignment(pid, msg, isMessage(body) ? body : undefined) : 'accept'
+      return this.opts.validateAssignment ? this.opts.validateAssignment(pid, msg, isMessage(body) ? body : undefined, origin) : 'accept'
     }
     const node = text(msg['node'])
     if (node === undefined || !committers.includes(node)) return 'reject'
-    return this.opts.validateAttestation ? this.opts.validateAttestation(pid, msg) : 'accept'
+    return this.opts.validateAttestation ? this.opts.validateAttestation(pid, msg, origin) : 'accept'
   }
 
   private deliver(d: GossipsubMessage): void {

@@ -14,6 +14,7 @@ import { catchUp, handleCatchup, storeSource, CATCHUP_PROTOCOL, type CatchUpOpti
 import { peerScore } from './score.ts'
 import { NODES_TOPIC } from './topics.ts'
 import type { Host } from './host.ts'
+import { NodeWiring, type WiringOptions } from './wiring.ts'
 
 export interface NetworkOptions {
   /** Multiaddrs (with /p2p/<id>) of bootstrap peers to dial and stay connected to. */
@@ -30,6 +31,12 @@ export interface NetworkOptions {
   capabilities?: string[]
   /** Dial the multiaddrs of announced nodes we are not connected to (default true, except in relay mode). */
   dialAnnounced?: boolean
+  /**
+   * Wire the node's processes to the network (wiring.ts: publish and import
+   * assignments, forward messages, compute, attest, p2p@1.0, quorum reads).
+   * Default: true, unless a validateAssignment of the caller's own is given.
+   */
+  wire?: boolean | WiringOptions
 }
 
 export interface Network {
@@ -50,6 +57,8 @@ export interface Network {
   score(peerId: string): number
   /** Peers we are connected to. */
   peers(): string[]
+  /** The node's processes on the network (undefined when not wired). */
+  readonly wiring: NodeWiring | undefined
   stop(): Promise<void>
 }
 
@@ -66,11 +75,15 @@ export function nodeCapabilities(node: AoNode, host: Host, extra: string[] = [])
 
 export async function joinNetwork(node: AoNode, host: Host, o: NetworkOptions = {}): Promise<Network> {
   const { libp2p } = host
+  const wire = o.wire ?? o.validateAssignment === undefined
+  const wiring = wire ? new NodeWiring(node, typeof wire === 'object' ? wire : {}) : undefined
+  const validateAssignment = wiring?.validateAssignment ?? o.validateAssignment
+  const validateAttestation = o.validateAttestation ?? wiring?.validateAttestation
   const gossip = new ProcessGossip(host.pubsub, {
     ...(o.maxPayloadBytes !== undefined ? { maxPayloadBytes: o.maxPayloadBytes } : {}),
-    ...(o.validateAssignment ? { validateAssignment: o.validateAssignment } : {}),
+    ...(validateAssignment ? { validateAssignment } : {}),
     ...(o.validateMessage ? { validateMessage: o.validateMessage } : {}),
-    ...(o.validateAttestation ? { validateAttestation: o.validateAttestation } : {}),
+    ...(validateAttestation ? { validateAttestation } : {}),
   })
   const dialAnnounced = o.dialAnnounced ?? host.mode !== 'relay'
   const connected = (peerId: string): boolean => libp2p.getConnections().some((c) => c.remotePeer.toString() === peerId)
@@ -122,14 +135,18 @@ export async function joinNetwork(node: AoNode, host: Host, o: NetworkOptions = 
     publishAssignment: (pid, a) => gossip.publishAssignment(pid, a),
     publishAttestation: (pid, a) => gossip.publishAttestation(pid, a),
     async catchUp(peer, pid, co = {}) {
+      // A wired node stores what it catches up through importAssignment (the scheduler's head stays right).
+      if (wiring && !co.sink && !co.validate) return wiring.catchUpFrom(peer, pid, co)
       const target = peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer)
       return catchUp(libp2p, target, pid, { ...co, store: node.store, ...(o.validateAssignment && !co.validate ? { validate: o.validateAssignment } : {}) })
     },
     score: (peerId) => peerScore(host.pubsub, peerId),
     peers: () => [...new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()))],
+    wiring,
     async stop() {
       if (stopped) return
       stopped = true
+      wiring?.detach()
       if (timer) clearInterval(timer)
       announcer.stop()
       gossip.close()
@@ -140,5 +157,6 @@ export async function joinNetwork(node: AoNode, host: Host, o: NetworkOptions = 
     },
   }
   node.network = net
+  await wiring?.attach(net)
   return net
 }

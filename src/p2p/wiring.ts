@@ -1,0 +1,343 @@
+/**
+ * A node's processes on the network: what ties scheduler@1.0, process@1.0 and
+ * p2p@1.0 to gossip (joinNetwork wires it unless given its own
+ * validateAssignment). Browser-pure.
+ *
+ *   assignments   each assignment this node's scheduler makes is published on
+ *                 the process's assignments topic once stored (scheduler hook
+ *                 `assigned`); gossiped ones are imported by the intake
+ *                 (intake.ts: importAssignment as the topic validator, gaps
+ *                 held and fetched by catch-up, a new process learnt from
+ *                 slot 0's assignment).
+ *   messages      a message POSTed to /schedule at a node that does not
+ *                 schedule its process (scheduler hook `forward`, instead of
+ *                 404) is checked (signed, verifies) and gossiped on the
+ *                 process's messages topic; the submitter gets 202 with its ID
+ *                 and where to find its slot (/~p2p@1.0/scheduled). A scheduler
+ *                 of the process schedules each message it receives there
+ *                 (idempotent: one slot per message ID).
+ *   following     a node follows (subscribes to the three topics of) the
+ *                 processes it schedules, computes or is asked about (a
+ *                 compute, a quorum read, a forwarded message, p2p@1.0
+ *                 subscribe); on following it catches up from a peer on the
+ *                 topic (a scheduler's peer first), and from then on computes
+ *                 each slot as its assignment arrives.
+ *   attestations  after computing a slot, process@1.0 tells the port; the node
+ *                 signs and publishes its attestation (attestations.ts) and
+ *                 keeps it with the ones it receives (validated: committed by
+ *                 their `node`, well-formed) in its AttestationTable, which
+ *                 quorum reads (process@1.0 compute&quorum=K) tally.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { isMessage, message, type Message } from '../core/value.ts'
+import { messageId } from '../core/id.ts'
+import { ok, type Outcome } from '../core/device.ts'
+import { InvalidCommitment } from '../core/errors.ts'
+import type { AoNode } from '../node/node.ts'
+import { headOf, parseSchedulers, scheduledAssignment, setSchedulerHooks, validlySigned } from '../devices/scheduler.ts'
+import { setNetworkPort, type AttestationEntry, type AttestationFacts, type Channel, type NetworkPort, type PeerInfo } from '../devices/p2p.ts'
+import { AttestationTable, makeAttestation, readAttestation } from './attestations.ts'
+import { AssignmentIntake } from './intake.ts'
+import { catchUp, type CatchUpOptions, type CatchUpResult } from './catchup.ts'
+import { NoPeers } from './errors.ts'
+import { ATTESTATIONS_PROTOCOL, handleAttestationRequests, requestAttestations } from './attestation-sync.ts'
+import { verifyMessage } from '../codecs/commitments.ts'
+import type { GossipMeta, Origin } from './gossip.ts'
+import type { Verdict } from './verdict.ts'
+import type { Network } from './network.ts'
+
+export interface WiringOptions {
+  /** Compute the followed processes' slots as their assignments arrive (default true). */
+  compute?: boolean
+  /** How long a forwarded message waits for a peer on the process's topic (default 3 s). */
+  forwardWaitMs?: number
+  /** How long following waits for a peer to catch up from (default 3 s). */
+  catchUpWaitMs?: number
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+export class NodeWiring implements NetworkPort {
+  readonly table: AttestationTable
+  readonly intake: AssignmentIntake
+  /** What happened, for tests and operators. */
+  readonly counts = { published: 0, forwarded: 0, scheduled: 0, attested: 0, computeErrors: 0 }
+  lastComputeError: unknown
+  lastCatchUpError: unknown
+  private net: Network | undefined
+  private readonly follows = new Map<string, () => void>()
+  private readonly computing = new Map<string, { again: boolean }>()
+  private readonly attesting = new Map<string, Promise<AttestationEntry>>()
+  private readonly pulled = new Map<string, number>()
+  private closed = false
+
+  constructor(readonly node: AoNode, private readonly o: WiringOptions = {}) {
+    this.table = new AttestationTable(node.address)
+    this.intake = new AssignmentIntake(node.store, {
+      catchUp: (pid, peer) => this.catchUpFrom(peer, pid),
+      imported: (pid) => this.kick(pid),
+    })
+  }
+
+  get address(): string { return this.node.address }
+  get peerId(): string { return this.network.peerId }
+
+  private get network(): Network {
+    if (!this.net) throw new Error('the wiring is not attached to a network yet')
+    return this.net
+  }
+
+  // ------------------------------------------------------------ validators (given to gossip before attach)
+
+  readonly validateAssignment = (pid: string, a: Message, body: Message | undefined, origin?: Origin): Promise<Verdict> =>
+    this.intake.validate(pid, a, body, origin)
+
+  readonly validateAttestation = async (pid: string, m: Message): Promise<Verdict> => {
+    try {
+      return readAttestation(m).process === pid ? 'accept' : 'reject'
+    } catch {
+      return 'reject'
+    }
+  }
+
+  // ------------------------------------------------------------ attach / detach
+
+  async attach(net: Network): Promise<void> {
+    this.net = net
+    setSchedulerHooks(this.node.store, {
+      assigned: (pid, a) => this.assigned(pid, a),
+      forward: (pid, msg) => this.forwardOutcome(pid, msg),
+    })
+    setNetworkPort(this.node.store, this)
+    await handleAttestationRequests(net.host.libp2p, (pid, slot) =>
+      this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined))
+    // The processes this node schedules are followed from the start.
+    for (const pid of await this.node.store.list('assignments').catch(() => [] as string[])) {
+      if (await this.schedules(pid)) this.follow(pid)
+    }
+  }
+
+  detach(): void {
+    this.closed = true
+    setSchedulerHooks(this.node.store, undefined)
+    setNetworkPort(this.node.store, undefined)
+    void this.net?.host.libp2p.unhandle(ATTESTATIONS_PROTOCOL).catch(() => undefined)
+    for (const off of this.follows.values()) off()
+    this.follows.clear()
+    this.intake.close()
+  }
+
+  // ------------------------------------------------------------ NetworkPort
+
+  multiaddrs(): string[] { return this.network.multiaddrs() }
+
+  peers(): PeerInfo[] {
+    const net = this.network
+    const connected = new Set(net.peers())
+    const out = new Map<string, PeerInfo>()
+    for (const a of net.nodes.all()) {
+      if (a.peerId === net.peerId) continue
+      out.set(a.peerId, { peerId: a.peerId, address: a.address, capabilities: a.capabilities, multiaddrs: a.multiaddrs, connected: connected.has(a.peerId), score: net.score(a.peerId) })
+    }
+    for (const p of connected) if (!out.has(p)) out.set(p, { peerId: p, capabilities: [], multiaddrs: [], connected: true, score: net.score(p) })
+    return [...out.values()]
+  }
+
+  topics(): string[] { return this.network.host.pubsub.getTopics() }
+  followed(): string[] { return [...this.follows.keys()].sort() }
+
+  follow(pid: string): void {
+    if (this.follows.has(pid) || this.closed) return
+    const off = this.network.subscribe(pid, {
+      message: (m) => { void this.onMessage(pid, m).catch(() => undefined) },
+      attestation: (m, meta) => this.onAttestation(pid, m, meta),
+    })
+    this.follows.set(pid, off)
+    void this.initialCatchUp(pid)
+    this.kick(pid)
+  }
+
+  unfollow(pid: string): void {
+    this.follows.get(pid)?.()
+    this.follows.delete(pid)
+  }
+
+  publish(pid: string, channel: Channel, msg: Message): Promise<{ id: string; recipients: string[] }> {
+    return this.network.gossip.publish(pid, channel, msg)
+  }
+
+  announce(): Promise<Message> { return this.network.announcer.announce() }
+
+  async forward(pid: string, msg: Message): Promise<{ id: string; recipients: string[] }> {
+    if (!(await validlySigned(msg))) throw new InvalidCommitment('a message forwarded to the scheduler must be signed, and its commitments must verify')
+    this.follow(pid)
+    const net = this.network
+    const end = Date.now() + (this.o.forwardWaitMs ?? 3_000)
+    while (net.gossip.subscribers(pid, 'messages').length === 0 && Date.now() < end) await sleep(25)
+    const r = await net.publishMessage(pid, msg)
+    if (r.recipients.length === 0) throw new NoPeers(`no peer follows process ${pid}: the message reached no scheduler`)
+    this.counts.forwarded++
+    return r
+  }
+
+  computed(pid: string, facts: AttestationFacts): void {
+    void this.attest(pid, facts).catch(() => undefined)
+  }
+
+  attest(pid: string, facts: AttestationFacts): Promise<AttestationEntry> {
+    const own = this.table.own(pid, facts.slot)
+    if (own) return Promise.resolve(own)
+    const key = `${pid}/${facts.slot}`
+    let p = this.attesting.get(key)
+    if (!p) {
+      p = (async () => {
+        const att = await makeAttestation(this.node.wallet, pid, facts)
+        const id = messageId(att, 'signed')
+        this.table.add(pid, this.node.address, facts, { id, announced: true, message: att })
+        this.counts.attested++
+        this.follow(pid)
+        if (!this.closed) void this.network.publishAttestation(pid, att).catch(() => undefined)
+        return this.table.own(pid, facts.slot)!
+      })().finally(() => this.attesting.delete(key))
+      this.attesting.set(key, p)
+    }
+    return p
+  }
+
+  attestations(pid: string, slot: bigint): AttestationEntry[] { return this.table.slot(pid, slot) }
+  attestedSlots(pid: string): bigint[] { return this.table.slots(pid) }
+  disputed(pid: string): ReturnType<NetworkPort['disputed']> { return this.table.disputed(pid) }
+  nextAttestation(pid: string, slot: bigint, ms: number): Promise<void> { return this.table.next(pid, slot, ms) }
+
+  // ------------------------------------------------------------ catch-up
+
+  /** Fetch a process's assignments from a peer (peer ID or multiaddr) through importAssignment. */
+  async catchUpFrom(peer: string, pid: string, co: Omit<CatchUpOptions, 'store' | 'sink'> = {}): Promise<CatchUpResult> {
+    const target = peer.startsWith('/') ? multiaddr(peer) : peerIdFromString(peer)
+    const r = await catchUp(this.network.host.libp2p, target, pid, { ...co, store: this.node.store, sink: this.intake.sink })
+    this.kick(pid)
+    return r
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private async schedules(pid: string): Promise<boolean> {
+    const proc = await this.node.store.read(pid)
+    if (!isMessage(proc)) return false
+    return parseSchedulers(proc['scheduler'] ?? proc['scheduler-location']).includes(this.node.address)
+  }
+
+  /** The scheduler hook: a new assignment made here. */
+  private assigned(pid: string, a: Message): void {
+    if (this.closed) return
+    this.follow(pid)
+    void this.network.publishAssignment(pid, a).then(() => { this.counts.published++ }, () => undefined)
+    this.kick(pid)
+  }
+
+  /** The scheduler hook: a message for a process scheduled elsewhere. */
+  private async forwardOutcome(pid: string, msg: Message): Promise<Outcome | undefined> {
+    if (this.closed) return undefined
+    const id = messageId(msg, 'signed')
+    // Already scheduled (its assignment came back through gossip): as a scheduler answers a repeat.
+    const known = await scheduledAssignment(this.node.store, pid, id)
+    if (known) return ok(known)
+    const r = await this.forward(pid, msg)
+    return ok(message({
+      status: 202n,
+      process: pid,
+      message: id,
+      forwarded: true,
+      recipients: BigInt(r.recipients.length),
+      location: `/~p2p@1.0/scheduled?process=${pid}&message=${id}`,
+      'cache-control': 'no-store',
+    }))
+  }
+
+  /** A message gossiped for a process: scheduled here if this node is one of its schedulers. */
+  private async onMessage(pid: string, m: Message): Promise<void> {
+    if (!(await this.schedules(pid))) return
+    const o = await this.node.resolve(message({ device: 'scheduler@1.0' }), message({ path: 'schedule', method: 'POST', body: m }))
+    if (o.status === 'ok') this.counts.scheduled++
+  }
+
+  private onAttestation(pid: string, m: Message, meta: GossipMeta): void {
+    const f = readAttestation(m)
+    const announced = this.network.nodes.byAddress(f.node)?.peerId === meta.from
+    this.table.add(pid, f.node, f, { id: meta.id, announced, message: m })
+  }
+
+  pull(pid: string, slot: bigint): void {
+    const key = `${pid}/${slot}`
+    const now = Date.now()
+    if ((this.pulled.get(key) ?? 0) > now - 1_000 || this.closed) return
+    this.pulled.set(key, now)
+    if (this.pulled.size > 10_000) this.pulled.delete(this.pulled.keys().next().value as string)
+    const net = this.network
+    const peers = net.gossip.subscribers(pid, 'attestations').slice(0, 8)
+    void Promise.all(peers.map(async (peer) => {
+      const list = await requestAttestations(net.host.libp2p, peerIdFromString(peer), pid, slot).catch(() => [] as Message[])
+      for (const m of list) await this.keepPulled(pid, slot, m, peer).catch(() => undefined)
+    }))
+  }
+
+  /** A pulled attestation, checked as gossip checks one, then kept. */
+  private async keepPulled(pid: string, slot: bigint, m: Message, peer: string): Promise<void> {
+    const f = readAttestation(m)
+    if (f.process !== pid || f.slot !== slot || this.table.slot(pid, slot).some((e) => e.address === f.node && e.id === messageId(m, 'signed'))) return
+    const v = await verifyMessage(m)
+    if (!v.verified || !v.committers.includes(f.node)) return
+    // Relayed by `peer`, not published by it: announced means the wallet has an announcement.
+    void peer
+    const announced = this.network.nodes.byAddress(f.node) !== undefined
+    this.table.add(pid, f.node, f, { id: messageId(m, 'signed'), announced, message: m })
+  }
+
+  /** Compute a followed process up to its newest slot; again if more arrived meanwhile. */
+  private kick(pid: string): void {
+    if (this.o.compute === false || this.closed || !this.follows.has(pid)) return
+    const running = this.computing.get(pid)
+    if (running) { running.again = true; return }
+    const state = { again: false }
+    this.computing.set(pid, state)
+    void (async () => {
+      try {
+        do {
+          state.again = false
+          const head = await headOf(this.node.store, pid)
+          if (head.current < 0n) break
+          const o = await this.node.resolvePath(`/${pid}~process@1.0/compute&slot+integer=${head.current}`)
+          if (o.status !== 'ok') { this.counts.computeErrors++; this.lastComputeError = o.value }
+        } while (state.again && !this.closed)
+      } catch (e) {
+        this.counts.computeErrors++
+        this.lastComputeError = e
+      } finally {
+        this.computing.delete(pid)
+      }
+    })()
+  }
+
+  /** On following: fetch what peers on the topic have (a scheduler's peer first). */
+  private async initialCatchUp(pid: string): Promise<void> {
+    if (await this.schedules(pid)) return
+    const net = this.network
+    const end = Date.now() + (this.o.catchUpWaitMs ?? 3_000)
+    let subs: string[] = []
+    while (!this.closed && (subs = net.gossip.subscribers(pid, 'assignments')).length === 0 && Date.now() < end) await sleep(25)
+    if (subs.length > 0) { await sleep(50); subs = net.gossip.subscribers(pid, 'assignments') } // the others' subscriptions, too
+    const proc = await this.node.store.read(pid)
+    const schedPeers = isMessage(proc)
+      ? parseSchedulers(proc['scheduler'] ?? proc['scheduler-location']).map((a) => net.nodes.byAddress(a)?.peerId).filter((p): p is string => p !== undefined)
+      : []
+    const order = [...schedPeers.filter((p) => subs.includes(p)), ...subs.filter((p) => !schedPeers.includes(p))]
+    // A peer that knows nothing of the process answers with nothing: ask the next one.
+    for (const peer of order.slice(0, 4)) {
+      if (this.closed) return
+      try {
+        if ((await this.catchUpFrom(peer, pid)).stored > 0) return
+      } catch (e) { this.lastCatchUpError = e }
+    }
+  }
+}
