@@ -4,11 +4,11 @@
  * `fetch` wraps that into the Web-standard shape.
  */
 import { transfer, wrap, type Remote } from 'comlink'
-import type { NodeInfo, NodeWorkerApi, ResolveResult } from './worker.ts'
+import type { NetworkInfo, NodeInfo, NodeWorkerApi, ResolveResult } from './worker.ts'
 import type { ExecutionStats } from './exec-stats.ts'
 import { requestToWire, transferables, wireToResponse, type WireRequest, type WireResponse } from './wire.ts'
 
-export type { ExecutionStats, NodeInfo, ResolveResult }
+export type { ExecutionStats, NetworkInfo, NodeInfo, ResolveResult }
 
 export interface NodeClient {
   readonly worker: Worker
@@ -28,6 +28,9 @@ export interface NodeClient {
   stats(): Promise<ExecutionStats>
   /** Waits until every result the node computed is written to its store. */
   flush(): Promise<void>
+  /** Join the network through the page's host (the ports of src/p2p/browser-bridge-page.ts's bridgeHost; transferred). */
+  joinNetwork(ports: { hostPort: MessagePort; nodePort: MessagePort }, o?: { announceIntervalMs?: number }): Promise<NetworkInfo>
+  networkInfo(): Promise<NetworkInfo>
 }
 
 export function startNode(): NodeClient {
@@ -49,5 +52,7 @@ export function startNode(): NodeClient {
     unsignedId: (text) => remote.unsignedId(text),
     stats: () => remote.stats(),
     flush: () => remote.flush(),
+    joinNetwork: (ports, o) => remote.joinNetwork(transfer(ports, [ports.hostPort, ports.nodePort]), o),
+    networkInfo: () => remote.networkInfo(),
   }
 }

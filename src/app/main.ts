@@ -44,6 +44,10 @@ declare global {
   var aoNode: NodeClient
   /** dApp helpers (sign, post, get over this origin's HTTP ingress), loaded on first use: `const ao = await aoDapp()`. */
   var aoDapp: () => Promise<typeof import('./dapp.ts')>
+  /** The page's network once joined (src/app/p2p.ts): its libp2p host, the bridge to the worker. */
+  var aoNet: import('./p2p.ts').PageNetwork | undefined
+  /** Why joining the network failed, when it did. */
+  var aoNetError: string | undefined
 }
 globalThis.aoNode = node
 globalThis.aoDapp = () => import('./dapp.ts')
@@ -79,7 +83,22 @@ void node.ping().then(async () => {
   show(nodeStatus, 'ready', 'ready')
   pathButton.disabled = false
   updateIngress()
+  void joinNetwork()
 }).catch((e: unknown) => show(nodeStatus, 'error', describe(e)))
+
+// ---- the network (a relay named by ?bootstrap=…, or remembered) -------------
+
+async function joinNetwork(): Promise<void> {
+  try {
+    const { bootstrapAddrs, startPageNetwork } = await import('./p2p.ts')
+    const bootstrap = bootstrapAddrs()
+    if (bootstrap.length === 0) return
+    globalThis.aoNet = await startPageNetwork(node, bootstrap)
+  } catch (e) {
+    globalThis.aoNetError = describe(e)
+    console.error('ao-tab: joining the network failed:', e)
+  }
+}
 
 // ---- HyperPATH ingress through the service worker -------------------------
 

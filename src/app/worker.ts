@@ -18,6 +18,7 @@ import type { AoNode } from '../node/node.ts'
 import { loadNodeWallet } from './wallet-db.ts'
 import { startTabNode } from './tab-node.ts'
 import { emptyStats, snapshotStats, type ExecutionStats } from './exec-stats.ts'
+import type { Network } from '../p2p/network.ts'
 import { responseToWire, textWire, transferables, wireToRequest, type WireRequest, type WireResponse } from './wire.ts'
 
 export interface NodeInfo {
@@ -66,6 +67,23 @@ const started: Promise<AoNode> = (async () => {
   return tab.node
 })()
 started.catch((e: unknown) => { info.error = describe(e) })
+
+/** The node on the network, as the worker sees it. */
+export interface NetworkInfo {
+  joined: boolean
+  peerId?: string
+  address?: string
+  multiaddrs?: string[]
+  /** Connected peers (as the page's host reports them). */
+  peers?: string[]
+  /** Announced nodes: wallet address → peer ID. */
+  nodes?: Record<string, string>
+  /** Gossip validation outcomes per channel. */
+  gossip?: Record<string, { accept: number; reject: number; ignore: number }>
+  announcements?: { accept: number; reject: number; ignore: number; published: number }
+}
+
+let network: Network | undefined
 
 const api = {
   /** Resolves once the worker and the modules it imports have loaded (the node may still be starting). */
@@ -117,6 +135,48 @@ const api = {
   async flush(): Promise<void> {
     await started
     await flush()
+  },
+
+  /**
+   * Join the network through the page's libp2p host (the page keeps it: WebRTC
+   * exists only on the main thread). `ports` come from bridgeHost
+   * (src/p2p/browser-bridge-page.ts); the node runs joinNetwork over them, so
+   * gossip is validated here, by the node. Discovery and reconnection are the
+   * host's (it dials announced peers and its bootstrap peers itself).
+   */
+  async joinNetwork(ports: { hostPort: MessagePort; nodePort: MessagePort }, o: { announceIntervalMs?: number } = {}): Promise<NetworkInfo> {
+    const node = await started
+    if (network) throw new Error('the node has joined a network already')
+    const [{ remoteHost }, { joinNetwork }] = await Promise.all([import('../p2p/browser-bridge-worker.ts'), import('../p2p/network.ts')])
+    let net: Network | undefined
+    const host = await remoteHost(ports.hostPort, ports.nodePort, {
+      // A relay reservation brings the addresses other pages dial: announce them.
+      onMultiaddrs: () => { void net?.announcer.announce().catch(() => undefined) },
+    })
+    net = await joinNetwork(node, host, {
+      dialAnnounced: false,
+      ...(o.announceIntervalMs !== undefined ? { announceIntervalMs: o.announceIntervalMs } : {}),
+    })
+    network = net
+    return api.networkInfo()
+  },
+
+  /** The node's network state now. */
+  networkInfo(): NetworkInfo {
+    const net = network
+    if (!net) return { joined: false }
+    const nodes: Record<string, string> = {}
+    for (const a of net.nodes.all()) nodes[a.address] = a.peerId
+    return {
+      joined: true,
+      peerId: net.peerId,
+      address: info.address ?? '',
+      multiaddrs: net.multiaddrs(),
+      peers: net.peers(),
+      nodes,
+      gossip: { ...net.gossip.counts },
+      announcements: { ...net.announcer.counts },
+    }
   },
 
   /** The unsigned ID of a message written as typed JSON. Throws the core's typed errors. */

