@@ -48,8 +48,8 @@ import type { Verdict } from './verdict.ts'
 import type { Network } from './network.ts'
 
 export interface WiringOptions {
-  /** Compute the followed processes' slots as their assignments arrive (default true). */
-  compute?: boolean
+  /** Compute the followed processes' slots as their assignments arrive (default true; a function: per process). */
+  compute?: boolean | ((pid: string) => boolean)
   /** How long a forwarded message waits for a peer on the process's topic (default 3 s). */
   forwardWaitMs?: number
   /** How long following waits for a peer to catch up from (default 3 s). */
@@ -296,7 +296,8 @@ export class NodeWiring implements NetworkPort {
 
   /** Compute a followed process up to its newest slot; again if more arrived meanwhile. */
   private kick(pid: string): void {
-    if (this.o.compute === false || this.closed || !this.follows.has(pid)) return
+    const c = this.o.compute ?? true
+    if (this.closed || !this.follows.has(pid) || (typeof c === 'function' ? !c(pid) : !c)) return
     const running = this.computing.get(pid)
     if (running) { running.again = true; return }
     const state = { again: false }
