@@ -22,6 +22,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Wallet } from '../../../src/crypto/wallet.ts'
+import { setNetworkPort, type AttestationEntry, type AttestationFacts, type NetworkPort } from '../../../src/devices/p2p.ts'
 
 let w1: Wallet
 beforeAll(async () => { [w1] = await wallets() })
@@ -333,5 +334,87 @@ describe('process@1.0', () => {
     expect(await store.list(`computed/${pid}/snapshot`)).toEqual(['0'])
     expect((await latestResult(store, pid, { snapshot: true }))!.slot).toBe(0n)
     expect((await latestResult(store, pid))!.slot).toBe(1n)
+  })
+})
+
+/**
+ * Attestations and quorum reads against a stand-in NetworkPort (no libp2p):
+ * what process@1.0 reports after each computed slot, and the 200/202/409
+ * answers of compute&quorum=K for given attestations.
+ */
+describe('process@1.0 on a network (a stand-in NetworkPort)', () => {
+  function fakePort(self: string) {
+    const computed: Array<{ pid: string; facts: AttestationFacts }> = []
+    const others: AttestationEntry[] = []
+    const own = new Map<string, AttestationEntry>()
+    const followed = new Set<string>()
+    const entry = (address: string, f: AttestationFacts, isOwn: boolean): AttestationEntry => ({ ...f, address, id: `id-${address}`, own: isOwn, announced: true })
+    const port = {
+      address: self, peerId: 'peer', multiaddrs: () => [], peers: () => [], topics: () => [], followed: () => [...followed],
+      follow: (pid: string) => { followed.add(pid) }, unfollow: () => undefined,
+      publish: async () => ({ id: '', recipients: [] }), announce: async () => message({}), forward: async () => ({ id: '', recipients: [] }),
+      computed: (pid: string, facts: AttestationFacts) => { computed.push({ pid, facts }); own.set(String(facts.slot), entry(self, facts, true)) },
+      attest: async (_pid: string, facts: AttestationFacts) => own.get(String(facts.slot)) ?? entry(self, facts, true),
+      attestations: (_pid: string, slot: bigint) => [...(own.has(String(slot)) ? [own.get(String(slot))!] : []), ...others.filter((e) => e.slot === slot)],
+      attestedSlots: () => [], disputed: () => new Map(), nextAttestation: async () => undefined, pull: () => undefined,
+    } satisfies NetworkPort
+    return { port, computed, others, followed, entry }
+  }
+
+  it('each computed slot is reported with the stored result ID and hashpath; a quorum read answers 202, 200, 409 by the rule', async () => {
+    const store = new MemoryStore()
+    const ctx = ctxFor(store)
+    const f = fakePort(w1.address)
+    setNetworkPort(store, f.port)
+    try {
+      const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+      await send(ctx, proc, { n: 2n })
+      const r = (await computeAt(ctx, proc, 1n)).value as Message
+      expect(f.followed.has(pid)).toBe(true)
+      expect(f.computed.map((c) => c.facts.slot)).toEqual([0n, 1n])
+      const facts = f.computed[1]!.facts
+      expect(facts.result).toBe(messageId(r))
+      expect(facts.hashpath).toBe(await chain(store, pid, 1n))
+      const a1 = (await store.read(`assignments/${pid}/1`)) as Message
+      expect(facts.assignment).toBe(messageId(a1, 'signed'))
+      expect(facts.hashChain).toBe(a1['hash-chain'])
+      const q = (k: number) => run(proc, message({ path: 'compute', slot: 1n, quorum: BigInt(k) }), ctx)
+      // Only this node: 202 with the count.
+      let o = await q(2)
+      expect((o.value as Message)['status']).toBe(202n)
+      expect((o.value as Message)['attested']).toBe(1n)
+      // A second wallet agrees: 200 with both, and the state.
+      f.others.push(f.entry('B'.repeat(43), facts, false))
+      o = await q(2)
+      expect(o.status).toBe('ok')
+      const v = o.value as Message
+      expect(v['status']).toBeUndefined()
+      expect(v['count']).toBe(2n)
+      expect(v['quorum-attesters']).toEqual([w1.address, 'B'.repeat(43)])
+      expect(v['quorum-result']).toBe(facts.result)
+      // A third differs: quorum 2 stays 200 (reported), quorum 3 is 409 with both hashpaths.
+      f.others.push(f.entry('C'.repeat(43), { ...facts, hashpath: 'other' }, false))
+      o = await q(2)
+      expect((o.value as Message)['quorum-disputed']).toEqual(['C'.repeat(43)])
+      o = await q(3)
+      const c = o.value as Message
+      expect(c['status']).toBe(409n)
+      expect((c['hashpaths'] as Message[]).map((x) => [x['address'], x['hashpath']])).toEqual([[w1.address, facts.hashpath], ['C'.repeat(43), 'other']])
+      // A slot not assigned yet: 202, computed false.
+      o = await run(proc, message({ path: 'compute', slot: 5n, quorum: 1n }), ctx)
+      expect((o.value as Message)['status']).toBe(202n)
+      expect((o.value as Message)['computed']).toBe(false)
+      // quorum must be an integer ≥ 1.
+      o = await run(proc, message({ path: 'compute', slot: 1n, quorum: 0n }), ctx)
+      expect(o.status).toBe('error')
+    } finally {
+      setNetworkPort(store, undefined)
+    }
+  })
+
+  it('without a network, compute&quorum is NoNetwork (503)', async () => {
+    const ctx = ctxFor()
+    const { proc } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    await expect(run(proc, message({ path: 'compute', slot: 0n, quorum: 1n }), ctx)).rejects.toMatchObject({ name: 'NoNetwork', status: 503 })
   })
 })
