@@ -81,6 +81,8 @@ export interface NetworkInfo {
   /** Gossip validation outcomes per channel. */
   gossip?: Record<string, { accept: number; reject: number; ignore: number }>
   announcements?: { accept: number; reject: number; ignore: number; published: number }
+  /** The node's processes on the network (src/p2p/wiring.ts): what it did, the last failures. */
+  wiring?: { followed: string[]; counts: Record<string, number>; intake: Record<string, number>; lastCatchUpError?: string; lastComputeError?: string }
 }
 
 let network: Network | undefined
@@ -176,6 +178,15 @@ const api = {
       nodes,
       gossip: { ...net.gossip.counts },
       announcements: { ...net.announcer.counts },
+      ...(net.wiring ? {
+        wiring: {
+          followed: net.wiring.followed(),
+          counts: { ...net.wiring.counts },
+          intake: { ...net.wiring.intake.counts },
+          ...(net.wiring.lastCatchUpError !== undefined ? { lastCatchUpError: describe(net.wiring.lastCatchUpError) } : {}),
+          ...(net.wiring.lastComputeError !== undefined ? { lastComputeError: describe(net.wiring.lastComputeError) } : {}),
+        },
+      } : {}),
     }
   },
 

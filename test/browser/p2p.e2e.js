@@ -31,13 +31,15 @@
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { CHROMIUM, deadline, oneLine, removeDir, tempDir } from './chromium.js'
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
 const SELF = fileURLToPath(import.meta.url)
+const SHARED = resolve(process.env.AO_SHARED ?? resolve(ROOT, '../shared'))
 
 // ---- the private network namespace -------------------------------------------
 
@@ -163,6 +165,59 @@ async function pagePublishRaw({ topic, text }) {
   return r.recipients.map(String)
 }
 
+/** The dApp helpers and the test wallet, straight to the tab's node (no service worker needed). */
+async function pageSetup({ jwk }) {
+  const ao = await aoDapp()
+  const w = await ao.loadJwk(jwk)
+  const f = (p, init) => aoNode.fetch(p, init)
+  window.e2e = { ao, w, post: (p, m) => ao.post(p, m, f), get: (p) => ao.get(p, f) }
+  return w.address
+}
+
+async function pageSpawn({ lua, start, scheduler }) {
+  const { ao, w, post } = window.e2e
+  const proc = await ao.sign({
+    device: 'process@1.0', type: 'Process', 'scheduler-device': 'scheduler@1.0', 'execution-device': 'lua@5.3a',
+    scheduler, authority: [scheduler],
+    module: ao.message({ 'content-type': 'application/lua', body: lua }),
+    balance: ao.message({ [w.address]: BigInt(start) }),
+  }, w)
+  const r = await post('/~scheduler@1.0/schedule', proc)
+  return { status: r.status, text: r.text.slice(0, 300), slot: String(r.msg.slot), pid: ao.signedId(proc) }
+}
+
+/** Transfers signed here and POSTed to this tab's node: forwarded (202) when another node schedules. */
+async function pageTransfers({ pid, recipients, from }) {
+  const { ao, w, post } = window.e2e
+  const out = []
+  for (const [i, r] of recipients.entries()) {
+    const m = await ao.sign({ type: 'Message', target: pid, action: 'Transfer', recipient: r, quantity: 1n, nonce: BigInt(from + i) }, w)
+    const res = await post(`/${pid}~process@1.0/schedule`, m)
+    out.push({ status: res.status, text: res.status >= 300 ? res.text.slice(0, 300) : '' })
+  }
+  return out
+}
+
+/** Whether this page's node attested `slot` itself (it computed it). */
+async function pageAttested({ pid, slot }) {
+  const a = await aoNode.resolvePath(`/~p2p@1.0/attestations&process=${pid}&slot+integer=${slot}`)
+  if (a.status !== 'ok') return { error: a.value.slice(0, 300) }
+  const list = JSON.parse(a.value).attestations ?? []
+  return { own: list.some((e) => e.own === true), attestations: list }
+}
+
+/** A quorum read of `slot` and the holders' balances there. */
+async function pageQuorum({ pid, slot, quorum, holders }) {
+  const { get } = window.e2e
+  const q = await get(`/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=${quorum}`)
+  const balances = {}
+  for (const h of holders) {
+    const b = await get(`/${pid}~process@1.0/compute&slot+integer=${slot}/balance/${h}`)
+    balances[h] = b.status === 200 ? b.text : `${b.status}`
+  }
+  return { status: q.status, text: q.text.slice(0, 400), balances }
+}
+
 // ---- the test ----------------------------------------------------------------------
 
 async function main() {
@@ -275,6 +330,64 @@ async function main() {
       }
       return `delivered to B and C in ${ms} ms (publish → both seen, including polling)`
     })
+
+    // ---- a Lua process across the pages (src/p2p/wiring.ts over the bridge)
+    const lua = await readFile(join(SHARED, 'hyperbeam-data/scripts/hyper-token.lua'), 'utf8')
+    const jwk = JSON.parse(await readFile(join(SHARED, 'hyperbeam-data/test/key-1.json'), 'utf8'))
+    const [A, B, C] = pages
+    let holder, pid
+    await Promise.all(pages.map(async (p) => { holder = await p.page.evaluate(pageSetup, { jwk }) }))
+    /** The page computed `slot` (its own attestation of it exists). */
+    const reaches = (p, slot) => until(async () => {
+      const v = await p.page.evaluate(pageAttested, { pid, slot })
+      return v.own ? true : { wait: { ...v, net: (await p.page.evaluate(() => aoNode.networkInfo())).wiring } }
+    }, `${p.name} computes slot ${slot}`)
+    const RECIPIENTS = Array.from({ length: 3 }, (_, i) => String.fromCharCode(97 + i).repeat(43))
+    const START = 1_000_000
+    const N = 10
+
+    await check('A spawns hyper-token.lua (lua@5.3a) with its own node as the scheduler; B and C follow it (p2p@1.0 subscribe) and catch up slot 0', async () => {
+      const r = await A.page.evaluate(pageSpawn, { lua, start: START, scheduler: A.address })
+      if (r.status !== 200 || r.slot !== '0') throw new Error(`spawn: ${r.status} slot ${r.slot}: ${r.text}`)
+      pid = r.pid
+      for (const p of [B, C]) {
+        const s = await p.page.evaluate((pid) => aoNode.resolvePath(`/~p2p@1.0/subscribe&process=${pid}`), pid)
+        if (s.status !== 'ok') throw new Error(`${p.name} subscribe: ${s.value}`)
+      }
+      await Promise.all([B, C].map((p) => reaches(p, 0)))
+      return `process ${pid}`
+    })
+
+    await check(`${N} transfers signed in B, POSTed to B's node: forwarded by gossip to A, scheduled there, the assignments gossiped back to B and C`, async () => {
+      const rs = await B.page.evaluate(pageTransfers, { pid, recipients: Array.from({ length: N }, (_, i) => RECIPIENTS[i % 3]), from: 0 })
+      const bad = rs.filter((r) => r.status !== 202 && r.status !== 200)
+      if (bad.length) throw new Error(`schedule at B: ${JSON.stringify(bad[0])} (${bad.length} of ${N})`)
+      const forwarded = rs.filter((r) => r.status === 202).length
+      await Promise.all(pages.map((p) => reaches(p, N)))
+      return `${forwarded} of ${N} answered 202 (forwarded)`
+    })
+
+    const expected = { [holder]: String(START - N), [RECIPIENTS[0]]: String(Math.ceil(N / 3)), [RECIPIENTS[1]]: String(Math.ceil((N - 1) / 3)), [RECIPIENTS[2]]: String(Math.ceil((N - 2) / 3)) }
+    await check(`every page computes the same hashpaths: slots 0..${N} attested by all three wallets with one hashpath each; a quorum-3 read answers 200 on every page; balances exact`, async () => {
+      const hashpaths = {}
+      for (const p of pages) {
+        for (let slot = 0; slot <= N; slot++) {
+          const v = await until(async () => {
+            const v = await p.page.evaluate(pageAttested, { pid, slot })
+            return Array.isArray(v.attestations) && v.attestations.length >= 3 ? v : { wait: v }
+          }, `${p.name}: three attestations of slot ${slot}`)
+          const hp = new Set(v.attestations.map((e) => e.hashpath))
+          const who = new Set(v.attestations.map((e) => e.address))
+          if (hp.size !== 1 || who.size !== 3 || ![A, B, C].every((q) => who.has(q.address))) throw new Error(`${p.name} slot ${slot}: ${JSON.stringify(v.attestations).slice(0, 600)}`)
+          const h = [...hp][0]
+          if ((hashpaths[slot] ??= h) !== h) throw new Error(`slot ${slot}: ${p.name} has ${h}, another page ${hashpaths[slot]}`)
+        }
+        const q = await p.page.evaluate(pageQuorum, { pid, slot: N, quorum: 3, holders: Object.keys(expected) })
+        if (q.status !== 200) throw new Error(`${p.name} quorum read: ${q.status} ${q.text}`)
+        for (const [h, b] of Object.entries(expected)) if (q.balances[h] !== b) throw new Error(`${p.name}: balance of ${h} is ${q.balances[h]}, expected ${b}`)
+      }
+      return `slot ${N}: ${hashpaths[N]}`
+    }, 60_000)
 
     await check('nothing was requested outside 127.0.0.1', async () => {
       if (outside.length) throw new Error(`requested: ${[...new Set(outside)].join(', ')}`)
