@@ -22,6 +22,7 @@ import type { GossipSub, GossipsubMessage, Message as PubsubMessage } from '@lib
 import { binaryText, isMessage, type Message } from '../core/value.ts'
 import { messageId } from '../core/id.ts'
 import { verifyMessage } from '../codecs/commitments.ts'
+import { committersOf } from '../devices/meta.ts'
 import { decodePayload, encodePayload, MAX_PAYLOAD_BYTES } from './payload.ts'
 import { parseProcessTopic, processTopic, PROCESS_CHANNELS, type ProcessChannel } from './topics.ts'
 import { scoreTopic } from './score.ts'
@@ -62,6 +63,12 @@ export interface GossipOptions {
   maxPayloadBytes?: number
   /** Default: accept (its commitments verified). */
   validateAssignment?: AssignmentValidator
+  /**
+   * validateAssignment verifies the commitments itself (importAssignment does):
+   * gossip does not verify assignments a second time, and rejects what it
+   * rejects. Committers in the delivery meta are then the claimed ones.
+   */
+  assignmentValidatorVerifies?: boolean
   /** Extra checks of submitted messages (default accept). */
   validateMessage?: PayloadValidator
   /** Extra checks of attestations (default accept). */
@@ -172,9 +179,14 @@ export class ProcessGossip {
     try {
       id = messageId(msg, 'signed')
       if (this.seen[channel].has(id)) return 'ignore'
-      const v = await verifyMessage(msg)
-      if (!v.verified || v.committers.length === 0) return 'reject'
-      committers = v.committers
+      if (channel === 'assignments' && this.opts.assignmentValidatorVerifies && this.opts.validateAssignment) {
+        committers = committersOf(msg)
+        if (committers.length === 0) return 'reject'
+      } else {
+        const v = await verifyMessage(msg)
+        if (!v.verified || v.committers.length === 0) return 'reject'
+        committers = v.committers
+      }
     } catch {
       return 'reject' // unknown commitment devices, malformed commitments
     }

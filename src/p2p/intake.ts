@@ -26,7 +26,8 @@
  */
 import { isMessage, type Message } from '../core/value.ts'
 import { messageId } from '../core/id.ts'
-import { AoError } from '../core/errors.ts'
+import { AoError, BadInput } from '../core/errors.ts'
+import { verifyMessage } from '../codecs/commitments.ts'
 import {
   AssignedMessageInvalid, AssignmentChainBroken, AssignmentMalformed, AssignmentNotByScheduler, AssignmentOutOfOrder,
   AssignmentSignatureInvalid, AssignmentUnsigned, AssignmentWrongProcess, ProcessMessageInvalid, SlotTaken,
@@ -74,6 +75,9 @@ export class AssignmentIntake {
   readonly validate = async (pid: string, a: Message, body: Message | undefined, origin?: Origin): Promise<Verdict> => {
     const proc = await this.processMessage(pid, a, body)
     if (!proc) {
+      // Not judged yet (gossip leaves verification to importAssignment): held only if it verifies.
+      const v = await verifyMessage(a).catch(() => undefined)
+      if (!v?.verified || v.committers.length === 0) return 'reject'
       this.hold(pid, a, body)
       if (origin) this.fetch(pid, origin.from)
       return 'ignore'
@@ -89,7 +93,8 @@ export class AssignmentIntake {
         if (origin) this.gapLater(pid, origin.from)
         return 'accept'
       }
-      if (e instanceof AoError && REFUSALS.some((c) => e instanceof c)) {
+      // (BadInput: commitments that cannot even be checked, an unknown commitment device and the like.)
+      if (e instanceof AoError && (REFUSALS.some((c) => e instanceof c) || e instanceof BadInput)) {
         this.counts.rejected++
         this.lastRefusal.set(pid, e)
         return 'reject'

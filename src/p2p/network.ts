@@ -82,6 +82,7 @@ export async function joinNetwork(node: AoNode, host: Host, o: NetworkOptions = 
   const gossip = new ProcessGossip(host.pubsub, {
     ...(o.maxPayloadBytes !== undefined ? { maxPayloadBytes: o.maxPayloadBytes } : {}),
     ...(validateAssignment ? { validateAssignment } : {}),
+    ...(wiring ? { assignmentValidatorVerifies: true } : {}),
     ...(o.validateMessage ? { validateMessage: o.validateMessage } : {}),
     ...(validateAttestation ? { validateAttestation } : {}),
   })

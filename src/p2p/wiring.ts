@@ -112,9 +112,9 @@ export class NodeWiring implements NetworkPort {
     setNetworkPort(this.node.store, this)
     await handleAttestationRequests(net.host.libp2p, (pid, slot) =>
       this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined))
-    // The processes this node schedules are followed from the start.
+    // The processes this node schedules are followed from the start (computed when their next assignment comes).
     for (const pid of await this.node.store.list('assignments').catch(() => [] as string[])) {
-      if (await this.schedules(pid)) this.follow(pid)
+      if (await this.schedules(pid)) this.subscribeTo(pid)
     }
   }
 
@@ -148,14 +148,20 @@ export class NodeWiring implements NetworkPort {
   followed(): string[] { return [...this.follows.keys()].sort() }
 
   follow(pid: string): void {
-    if (this.follows.has(pid) || this.closed) return
+    if (!this.subscribeTo(pid)) return
+    void this.initialCatchUp(pid)
+    this.kick(pid)
+  }
+
+  /** Subscribe to a process's topics; false when already following (or detached). */
+  private subscribeTo(pid: string): boolean {
+    if (this.follows.has(pid) || this.closed) return false
     const off = this.network.subscribe(pid, {
       message: (m) => { void this.onMessage(pid, m).catch(() => undefined) },
       attestation: (m, meta) => this.onAttestation(pid, m, meta),
     })
     this.follows.set(pid, off)
-    void this.initialCatchUp(pid)
-    this.kick(pid)
+    return true
   }
 
   unfollow(pid: string): void {
@@ -278,18 +284,17 @@ export class NodeWiring implements NetworkPort {
     const peers = net.gossip.subscribers(pid, 'attestations').slice(0, 8)
     void Promise.all(peers.map(async (peer) => {
       const list = await requestAttestations(net.host.libp2p, peerIdFromString(peer), pid, slot).catch(() => [] as Message[])
-      for (const m of list) await this.keepPulled(pid, slot, m, peer).catch(() => undefined)
+      for (const m of list) await this.keepPulled(pid, slot, m).catch(() => undefined)
     }))
   }
 
   /** A pulled attestation, checked as gossip checks one, then kept. */
-  private async keepPulled(pid: string, slot: bigint, m: Message, peer: string): Promise<void> {
+  private async keepPulled(pid: string, slot: bigint, m: Message): Promise<void> {
     const f = readAttestation(m)
     if (f.process !== pid || f.slot !== slot || this.table.slot(pid, slot).some((e) => e.address === f.node && e.id === messageId(m, 'signed'))) return
     const v = await verifyMessage(m)
     if (!v.verified || !v.committers.includes(f.node)) return
-    // Relayed by `peer`, not published by it: announced means the wallet has an announcement.
-    void peer
+    // Relayed by a peer, not published by it: announced means the wallet has an announcement.
     const announced = this.network.nodes.byAddress(f.node) !== undefined
     this.table.add(pid, f.node, f, { id: messageId(m, 'signed'), announced, message: m })
   }
