@@ -19,9 +19,12 @@
  * Discovery: every accepted node announcement (NODES_TOPIC, validated by the
  * node in the worker) names a peer and its multiaddrs. The host dials a page's
  * `/p2p-circuit/webrtc` address, and a Node peer's WebSockets one, when it has
- * no direct connection to it. Of two pages, the one with the smaller peer ID
- * dials (both dialling at once makes two WebRTC negotiations that can both
- * fail). Reconnection: the bootstrap peers are dialled again every
+ * no direct connection to it (checked every second). Of two pages, the one
+ * with the smaller peer ID dials first (both dialling at once makes two WebRTC
+ * negotiations that can both fail); the other dials after `discoveryYieldMs`
+ * if still unconnected (it may be the only one that saw an announcement: a
+ * page that joined after another announced learns of it only at the next
+ * announcement). Reconnection: the bootstrap peers are dialled again every
  * `redialMs` while disconnected, and at once when the browser comes back
  * online; the circuit-relay transport renews the reservation by itself once
  * the relay is connected again, and discovery is retried on the same timer.
@@ -65,6 +68,12 @@ export interface BrowserHostOptions {
   /** Redial lost bootstrap peers and undialled announced peers this often (default 5 s). */
   redialMs?: number
   blockTimeoutMs?: number
+  /**
+   * Of two pages, the one with the smaller peer ID dials the other's WebRTC
+   * address at once; the other dials too once it has known the peer this long
+   * without a direct connection (default 3 s).
+   */
+  discoveryYieldMs?: number
   /** Which multiaddrs may be dialled (default all; libp2p's browser default refuses ws:// and private addresses). */
   allowDial?: (ma: Multiaddr) => boolean
 }
@@ -163,14 +172,17 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
   }
 
   // ---- discovery: peers named by accepted announcements
-  const known = new Map<string, string[]>()
+  const known = new Map<string, { addrs: string[]; since: number }>()
   const dialing = new Set<string>()
+  const yieldMs = o.discoveryYieldMs ?? 3_000
   const tryPeer = (peer: string): void => {
-    const addrs = known.get(peer)
-    if (!addrs || peer === peerId || dialing.has(peer) || directlyConnected(peer)) return
-    const rtc = addrs.filter(isWebRtc)
-    // Pages: WebRTC, the smaller peer ID dials. Node peers: what a page can dial (WebSockets).
-    const candidates = rtc.length > 0 ? (peerId < peer ? rtc : []) : addrs.filter((a) => /\/wss?\//.test(a) && !isCircuit(a))
+    const k = known.get(peer)
+    if (!k || peer === peerId || dialing.has(peer) || directlyConnected(peer)) return
+    const rtc = k.addrs.filter(isWebRtc)
+    // Pages: WebRTC; the smaller peer ID dials at once, the other after a while (it may be the
+    // only one of the two that has seen the other's announcement). Node peers: WebSockets.
+    const mine = peerId < peer || Date.now() - k.since > yieldMs
+    const candidates = rtc.length > 0 ? (mine ? rtc : []) : k.addrs.filter((a) => /\/wss?\//.test(a) && !isCircuit(a))
     if (candidates.length === 0) return
     dialing.add(peer)
     void (async () => {
@@ -181,7 +193,8 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
   }
   const discover = (peer: string, multiaddrs: string[]): void => {
     if (peer === peerId) return
-    known.set(peer, multiaddrs)
+    const old = known.get(peer)
+    known.set(peer, { addrs: multiaddrs, since: old?.since ?? Date.now() })
     tryPeer(peer)
   }
   const onGossip = (evt: CustomEvent<GossipsubMessage>): void => {
@@ -211,6 +224,7 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
   globalThis.addEventListener?.('online', onOnline)
   await redial()
   const timer = setInterval(() => { void redial() }, o.redialMs ?? 5_000)
+  const discoveryTimer = setInterval(() => { for (const p of known.keys()) tryPeer(p) }, 1_000)
 
   let stopped = false
   return {
@@ -236,6 +250,7 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
       if (stopped) return
       stopped = true
       clearInterval(timer)
+      clearInterval(discoveryTimer)
       globalThis.removeEventListener?.('online', onOnline)
       pubsub.removeEventListener('gossipsub:message', onGossip)
       await helia.stop()

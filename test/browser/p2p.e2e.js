@@ -207,7 +207,7 @@ async function pageAttested({ pid, slot }) {
 }
 
 /** A quorum read of `slot` and the holders' balances there. */
-async function pageQuorum({ pid, slot, quorum, holders }) {
+async function pageQuorum({ pid, slot, quorum, holders, addresses }) {
   const { get } = window.e2e
   const q = await get(`/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=${quorum}`)
   const balances = {}
@@ -215,7 +215,9 @@ async function pageQuorum({ pid, slot, quorum, holders }) {
     const b = await get(`/${pid}~process@1.0/compute&slot+integer=${slot}/balance/${h}`)
     balances[h] = b.status === 200 ? b.text : `${b.status}`
   }
-  return { status: q.status, text: q.text.slice(0, 400), balances }
+  // The 200 names the attesting wallets.
+  const attesters = addresses.filter((a) => q.text.includes(a))
+  return { status: q.status, text: q.text.slice(0, 400), attesters, balances }
 }
 
 // ---- the test ----------------------------------------------------------------------
@@ -346,6 +348,21 @@ async function main() {
     const START = 1_000_000
     const N = 10
 
+    const expected = { [holder]: String(START - N), [RECIPIENTS[0]]: String(Math.ceil(N / 3)), [RECIPIENTS[1]]: String(Math.ceil((N - 1) / 3)), [RECIPIENTS[2]]: String(Math.ceil((N - 2) / 3)) }
+    const sameHashpaths = async (from, to) => {
+      for (let slot = from; slot <= to; slot++) {
+        const hp = new Set()
+        for (const p of pages) {
+          const v = await until(async () => {
+            const v = await p.page.evaluate(pageAttested, { pid, slot })
+            return v.own ? v : { wait: v }
+          }, `${p.name} attests slot ${slot}`)
+          hp.add(v.attestations.find((e) => e.own).hashpath)
+        }
+        if (hp.size !== 1) throw new Error(`slot ${slot}: hashpaths ${[...hp].join(' ≠ ')}`)
+      }
+    }
+
     await check('A spawns hyper-token.lua (lua@5.3a) with its own node as the scheduler; B and C follow it (p2p@1.0 subscribe) and catch up slot 0', async () => {
       const r = await A.page.evaluate(pageSpawn, { lua, start: START, scheduler: A.address })
       if (r.status !== 200 || r.slot !== '0') throw new Error(`spawn: ${r.status} slot ${r.slot}: ${r.text}`)
@@ -367,27 +384,92 @@ async function main() {
       return `${forwarded} of ${N} answered 202 (forwarded)`
     })
 
-    const expected = { [holder]: String(START - N), [RECIPIENTS[0]]: String(Math.ceil(N / 3)), [RECIPIENTS[1]]: String(Math.ceil((N - 1) / 3)), [RECIPIENTS[2]]: String(Math.ceil((N - 2) / 3)) }
-    await check(`every page computes the same hashpaths: slots 0..${N} attested by all three wallets with one hashpath each; a quorum-3 read answers 200 on every page; balances exact`, async () => {
-      const hashpaths = {}
+    const M = 10
+    let atSlot = N
+
+    await check(`every page computes the same hashpaths: each page's own attestation of slots 0..${N} has one hashpath across the pages; quorum-3 reads of slots 0 and ${N} answer 200 on every page with the three wallets; balances exact`, async () => {
+      await sameHashpaths(0, N)
       for (const p of pages) {
-        for (let slot = 0; slot <= N; slot++) {
-          const v = await until(async () => {
-            const v = await p.page.evaluate(pageAttested, { pid, slot })
-            return Array.isArray(v.attestations) && v.attestations.length >= 3 ? v : { wait: v }
-          }, `${p.name}: three attestations of slot ${slot}`)
-          const hp = new Set(v.attestations.map((e) => e.hashpath))
-          const who = new Set(v.attestations.map((e) => e.address))
-          if (hp.size !== 1 || who.size !== 3 || ![A, B, C].every((q) => who.has(q.address))) throw new Error(`${p.name} slot ${slot}: ${JSON.stringify(v.attestations).slice(0, 600)}`)
-          const h = [...hp][0]
-          if ((hashpaths[slot] ??= h) !== h) throw new Error(`slot ${slot}: ${p.name} has ${h}, another page ${hashpaths[slot]}`)
+        for (const slot of [0, N]) {
+          const q = await p.page.evaluate(pageQuorum, { pid, slot, quorum: 3, holders: slot === N ? Object.keys(expected) : [], addresses: pages.map((x) => x.address) })
+          if (q.status !== 200) throw new Error(`${p.name} quorum read of slot ${slot}: ${q.status} ${q.text}`)
+          const missing = pages.filter((x) => !q.attesters.includes(x.address))
+          if (missing.length) throw new Error(`${p.name} quorum read of slot ${slot} lacks ${missing.map((x) => x.name)}: ${q.attesters.join(', ')}`)
+          if (slot === N) for (const [h, b] of Object.entries(expected)) if (q.balances[h] !== b) throw new Error(`${p.name}: balance of ${h} is ${q.balances[h]}, expected ${b}`)
         }
-        const q = await p.page.evaluate(pageQuorum, { pid, slot: N, quorum: 3, holders: Object.keys(expected) })
-        if (q.status !== 200) throw new Error(`${p.name} quorum read: ${q.status} ${q.text}`)
-        for (const [h, b] of Object.entries(expected)) if (q.balances[h] !== b) throw new Error(`${p.name}: balance of ${h} is ${q.balances[h]}, expected ${b}`)
       }
-      return `slot ${N}: ${hashpaths[N]}`
+      const hp = await A.page.evaluate(pageAttested, { pid, slot: N })
+      return `slot ${N}: ${hp.attestations.find((e) => e.own).hashpath}`
     }, 60_000)
+
+    await check(`C reloads while B submits ${M} more transfers: C comes back with the same peer ID, reconnects over WebRTC, catches up and computes the same hashpaths`, async () => {
+      const sending = B.page.evaluate(pageTransfers, { pid, recipients: Array.from({ length: M }, (_, i) => RECIPIENTS[i % 3]), from: 1000 })
+      await sleep(150)
+      await C.page.reload()
+      const rs = await sending
+      const bad = rs.filter((r) => r.status !== 202 && r.status !== 200)
+      if (bad.length) throw new Error(`schedule at B: ${JSON.stringify(bad[0])}`)
+      const n = await until(async () => {
+        const n = await net(C)
+        if (n.error) throw new Error(n.error)
+        return n.joined ? n : { wait: n }
+      }, 'C joins again')
+      if (n.peerId !== C.peerId) throw new Error(`C's peer ID changed: ${C.peerId} → ${n.peerId}`)
+      await C.page.evaluate(pageSetup, { jwk })
+      const t = Date.now()
+      for (const q of [A, B]) {
+        await until(async () => direct(await net(C), q.peerId) ? true : { wait: (await net(C)).connections }, `C ↔ ${q.name} over WebRTC again`)
+      }
+      const rtcMs = Date.now() - t
+      const s = await C.page.evaluate((pid) => aoNode.resolvePath(`/~p2p@1.0/subscribe&process=${pid}`), pid)
+      if (s.status !== 'ok') throw new Error(`C subscribe: ${s.value}`)
+      await reaches(C, N + M)
+      await sameHashpaths(N + 1, N + M)
+      atSlot = N + M
+      return `WebRTC to A and B again ${rtcMs} ms after C joined; slots ${N + 1}..${N + M} equal on all three`
+    }, 90_000)
+
+    await check('the relay restarts (same key and port): the pages\' WebRTC connections stay up and carry the process meanwhile; the pages reconnect and reserve again by themselves', async () => {
+      await stopChild(relay.child)
+      await Promise.all(pages.map((p) => until(async () => {
+        const n = await net(p)
+        return n.connections.some((c) => c.peer === relayPeer) ? { wait: 'still connected to the relay' } : true
+      }, `${p.name} notices the relay is gone`, 15_000)))
+      // Relay down: the process goes on over the pages' direct connections.
+      const rs = await B.page.evaluate(pageTransfers, { pid, recipients: [RECIPIENTS[0], RECIPIENTS[1]], from: 2000 })
+      if (rs.some((r) => r.status !== 202 && r.status !== 200)) throw new Error(`schedule with the relay down: ${JSON.stringify(rs)}`)
+      await Promise.all(pages.map((p) => reaches(p, atSlot + 2)))
+      await sameHashpaths(atSlot + 1, atSlot + 2)
+      atSlot += 2
+      relay = await startRelay(relayStore)
+      if (relay.match[1] !== relayAddr) throw new Error(`the relay came back as ${relay.match[1]}`)
+      const t = Date.now()
+      await Promise.all(pages.map(reserved))
+      return `2 slots computed on all pages with the relay down; reservations renewed ${Date.now() - t} ms after the restart`
+    }, 60_000)
+
+    await check('validation is the node\'s, in the worker: garbage A\'s page host publishes (last: it costs A its standing) on the process\'s assignments topic is rejected by B\'s and C\'s nodes, not delivered, and A\'s score drops', async () => {
+      const before = await Promise.all([B, C].map((p) => p.page.evaluate(() => aoNode.networkInfo())))
+      await A.page.evaluate(async (topic) => {
+        for (let i = 0; i < 3; i++) await globalThis.aoNet.host.pubsub.publish(topic, new TextEncoder().encode(`not a message ${i}`))
+      }, `/ao-tab/process/1.0.0/${pid}/assignments`)
+      const out = []
+      for (const [i, p] of [B, C].entries()) {
+        const r = await until(async () => {
+          const n = await p.page.evaluate(() => aoNode.networkInfo())
+          const rejected = n.gossip.assignments.reject - before[i].gossip.assignments.reject
+          return rejected >= 3 ? { rejected, n } : { wait: n.gossip.assignments }
+        }, `${p.name} rejects`, 10_000)
+        if (r.n.gossip.assignments.accept !== before[i].gossip.assignments.accept) throw new Error(`${p.name} accepted something`)
+        // gossipsub caches scores for a heartbeat or so.
+        const score = await until(async () => {
+          const v = await p.page.evaluate((peer) => globalThis.aoNet.host.pubsub.getScore(peer), A.peerId)
+          return v < 0 ? v : { wait: v }
+        }, `${p.name}'s score of A drops`, 5_000)
+        out.push(`${p.name}: ${r.rejected} rejected, A's score ${score.toFixed(1)}`)
+      }
+      return out.join('; ')
+    })
 
     await check('nothing was requested outside 127.0.0.1', async () => {
       if (outside.length) throw new Error(`requested: ${[...new Set(outside)].join(', ')}`)
