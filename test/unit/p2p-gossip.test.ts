@@ -40,9 +40,12 @@ beforeAll(async () => {
 
 const PID = 'P'.repeat(43)
 
-function setup(o: { validateAssignment?: AssignmentValidator; max?: number } = {}) {
+function setup(o: { validateAssignment?: AssignmentValidator; max?: number; verifies?: boolean } = {}) {
   const ps = new FakePubsub()
-  const g = new ProcessGossip(ps as unknown as GossipSub, { ...(o.validateAssignment ? { validateAssignment: o.validateAssignment } : {}), ...(o.max ? { maxPayloadBytes: o.max } : {}) })
+  const g = new ProcessGossip(ps as unknown as GossipSub, {
+    ...(o.validateAssignment ? { validateAssignment: o.validateAssignment } : {}), ...(o.max ? { maxPayloadBytes: o.max } : {}),
+    ...(o.verifies ? { assignmentValidatorVerifies: true } : {}),
+  })
   const got: Array<[ProcessChannel, Message, GossipMeta]> = []
   g.subscribe(PID, {
     message: (m, meta) => got.push(['messages', m, meta]),
@@ -142,5 +145,19 @@ describe('ProcessGossip validation', () => {
     expect(ps.published[0]![0]).toBe(processTopic(PID, 'messages'))
     expect(await offer('messages', ps.published[0]![1])).toBe('ignore')
     await expect(g.publishAttestation(PID, message({ data: 'x'.repeat(3000) }))).rejects.toMatchObject({ name: 'PayloadTooLarge' })
+  })
+
+  it('with assignmentValidatorVerifies, an assignment goes to the validator unverified (its verdict stands; origin passed); unsigned ones are still rejected', async () => {
+    const seen: Array<[Message, string | undefined]> = []
+    const verdicts: Array<'accept' | 'reject'> = ['reject', 'accept']
+    const { offer, got } = setup({ verifies: true, validateAssignment: async (_p, x, _b, origin) => { seen.push([x, origin?.from]); return verdicts.shift()! } })
+    const good = await signed({ process: PID, slot: 1n, n: 1n })
+    const tampered = message({ ...good, n: 2n }) // commitments no longer verify: the validator (importAssignment) says reject
+    expect(await offer('assignments', encodePayload(tampered))).toBe('reject')
+    expect(await offer('assignments', encodePayload(good))).toBe('accept')
+    expect(seen.map(([x, f]) => [x['n'], f])).toEqual([[2n, from.toString()], [1n, from.toString()]])
+    expect(got.filter(([ch]) => ch === 'assignments')).toHaveLength(1)
+    expect(await offer('assignments', encodePayload(message({ process: PID, slot: 2n })))).toBe('reject')
+    expect(seen).toHaveLength(2) // an unsigned one never reaches the validator
   })
 })
