@@ -24,9 +24,13 @@
  * negotiations that can both fail); the other dials after `discoveryYieldMs`
  * if still unconnected (it may be the only one that saw an announcement: a
  * page that joined after another announced learns of it only at the next
- * announcement). Reconnection: the bootstrap peers are dialled again every
+ * announcement). A peer we are connected to that announces again may have
+ * restarted (a reloaded tab keeps its peer ID, but its old connection is dead
+ * until ICE gives up): it is pinged, and on failure hung up and dialled anew.
+ * Reconnection: the bootstrap peers are dialled again every
  * `redialMs` while disconnected, and at once when the browser comes back
- * online; the circuit-relay transport renews the reservation by itself once
+ * online (going offline hangs up the relay connections, which would otherwise
+ * linger until a ping fails); the circuit-relay transport renews the reservation by itself once
  * the relay is connected again, and discovery is retried on the same timer.
  */
 import type { Libp2p, Libp2pOptions } from 'libp2p'
@@ -46,7 +50,8 @@ import { withBitswap } from '@helia/bitswap'
 import { MemoryBlockstore } from 'blockstore-core'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { Blockstore } from 'interface-blockstore'
-import type { Connection, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { binaryText, type Value } from '../core/value.ts'
 import { sha256 } from '../crypto/hash.ts'
 import { Blocks } from '../snapshot/blocks.ts'
@@ -191,11 +196,23 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
       }
     })().finally(() => dialing.delete(peer))
   }
+  const checking = new Set<string>()
+  /** A peer that announces again may have restarted (a reloaded tab): is our connection to it still alive? */
+  const recheck = (peer: string): void => {
+    if (checking.has(peer)) return
+    checking.add(peer)
+    const pinger = (libp2p.services as unknown as { ping: { ping(p: PeerId, o: { signal: AbortSignal }): Promise<number> } }).ping
+    void pinger.ping(peerIdFromString(peer), { signal: AbortSignal.timeout(2_000) }).catch(async () => {
+      await Promise.all(conns().filter((c) => c.remotePeer.toString() === peer).map((c) => c.close().catch(() => undefined)))
+      tryPeer(peer)
+    }).finally(() => checking.delete(peer))
+  }
   const discover = (peer: string, multiaddrs: string[]): void => {
     if (peer === peerId) return
     const old = known.get(peer)
     known.set(peer, { addrs: multiaddrs, since: old?.since ?? Date.now() })
-    tryPeer(peer)
+    if (old && directlyConnected(peer)) recheck(peer)
+    else tryPeer(peer)
   }
   const onGossip = (evt: CustomEvent<GossipsubMessage>): void => {
     const m = evt.detail.msg
@@ -221,7 +238,13 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
     for (const p of known.keys()) tryPeer(p)
   }
   const onOnline = (): void => { void redial() }
+  // Offline, a relay connection dies quietly (found out only by the next failed ping, ~10 s):
+  // hang it up now, so `online` dials a fresh one at once. Direct connections fail on their own.
+  const onOffline = (): void => {
+    for (const c of conns()) if (bootIds.includes(c.remotePeer.toString())) void c.close().catch(() => undefined)
+  }
   globalThis.addEventListener?.('online', onOnline)
+  globalThis.addEventListener?.('offline', onOffline)
   await redial()
   const timer = setInterval(() => { void redial() }, o.redialMs ?? 5_000)
   const discoveryTimer = setInterval(() => { for (const p of known.keys()) tryPeer(p) }, 1_000)
@@ -252,6 +275,7 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
       clearInterval(timer)
       clearInterval(discoveryTimer)
       globalThis.removeEventListener?.('online', onOnline)
+      globalThis.removeEventListener?.('offline', onOffline)
       pubsub.removeEventListener('gossipsub:message', onGossip)
       await helia.stop()
     },
