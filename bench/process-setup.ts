@@ -10,6 +10,7 @@ import { parse } from 'lossless-json'
 import { createNode, type AoNode, type NodeOptions } from '../src/node/node.ts'
 import { message, type Message } from '../src/core/value.ts'
 import { commitMessage } from '../src/codecs/commitments.ts'
+export { commitAll, commitAll as signAll } from '../src/codecs/commitments.ts'
 import { messageId } from '../src/core/id.ts'
 import { loadJwk, type Wallet } from '../src/crypto/wallet.ts'
 
@@ -38,17 +39,6 @@ export async function spawnLua(wallet: Wallet, module: string, keys: Record<stri
   return { node, proc, pid: messageId(proc, 'signed') }
 }
 
-export async function signAll(specs: Array<{ wallet: Wallet; msg: Message }>, width = 8): Promise<Message[]> {
-  const out: Message[] = new Array(specs.length)
-  let next = 0
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < specs.length) {
-      const i = next++
-      out[i] = await commitMessage(specs[i]!.msg, { wallet: specs[i]!.wallet })
-    }
-  }))
-  return out
-}
 
 /** Schedule signed messages in order; throws unless each gets the next slot. */
 export async function scheduleAll(s: Spawned, msgs: Message[]): Promise<void> {

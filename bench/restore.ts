@@ -16,7 +16,7 @@ import { message, type Message } from '../src/core/value.ts'
 import { flushResults, dropLiveStates } from '../src/devices/process.ts'
 import { MemoryStore } from '../src/store/memory.ts'
 import { fmt } from './harness.ts'
-import { computeTo, scheduleAll, signAll, spawnLua, testWallets } from './process-setup.ts'
+import { computeTo, scheduleAll, commitAll, spawnLua, testWallets } from './process-setup.ts'
 
 const SLOTS = Number(process.env['AO_BENCH_SLOTS'] ?? 10_000)
 
@@ -35,7 +35,7 @@ export async function benchRestore(): Promise<RestoreBench> {
   // A memory store large enough for every slot's entries (the default keeps 100,000).
   const s = await spawnLua(w1, COUNTER, message({}), { store: new MemoryStore({ maxEntries: 2_000_000 }) })
   const specs = Array.from({ length: SLOTS + 1 }, (_, i) => ({ wallet: w1, msg: message({ type: 'Message', target: s.pid, n: BigInt(i + 1) }) }))
-  await scheduleAll(s, await signAll(specs))
+  await scheduleAll(s, await commitAll(specs))
   const setupSeconds = (performance.now() - t0) / 1000
 
   let t = performance.now()

@@ -20,7 +20,7 @@
  */
 import { LuaFactory } from 'wasmoon'
 import { message, type Message } from '../src/core/value.ts'
-import { commitMessage } from '../src/codecs/commitments.ts'
+import { commitAll, commitMessage } from '../src/codecs/commitments.ts'
 import { messageId } from '../src/core/id.ts'
 import { directGet } from '../src/core/resolver.ts'
 import { loadJwk, type Wallet } from '../src/crypto/wallet.ts'
@@ -45,18 +45,6 @@ interface Input {
   cacheFrequency?: number
 }
 
-/** Sign many messages, `width` at a time (WebCrypto signs off the thread). */
-async function signAll(specs: Array<{ wallet: Wallet; msg: Message }>, width = 8): Promise<Message[]> {
-  const out: Message[] = new Array(specs.length)
-  let next = 0
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < specs.length) {
-      const i = next++
-      out[i] = await commitMessage(specs[i]!.msg, { wallet: specs[i]!.wallet })
-    }
-  }))
-  return out
-}
 
 /** Bare Lua calls per second: medians over rounds of `batch` calls. */
 async function bareLuaCalls(rounds = 15, batch = 20_000): Promise<number> {
@@ -175,7 +163,7 @@ async function run({ token, jwk1, jwk2, transfers, memory, cacheFrequency }: Inp
     return { wallet, msg: message({ type: 'Message', target: pid, action: 'Transfer', recipient, quantity, nonce: BigInt(i) }) }
   })
   let t = performance.now()
-  const signed = await signAll(specs)
+  const signed = await commitAll(specs)
   const signSeconds = (performance.now() - t) / 1000
   t = performance.now()
   for (let i = 0; i < signed.length; i++) {

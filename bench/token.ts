@@ -19,7 +19,7 @@ import { FsStore } from '../src/store/fs.ts'
 import { flushResults } from '../src/devices/process.ts'
 import { LuaVM, DEFAULT_LIMITS } from '../src/lua/vm.ts'
 import { fmt } from './harness.ts'
-import { computeTo, scheduleAll, sharedText, signAll, spawnLua, testWallets, type Spawned } from './process-setup.ts'
+import { computeTo, scheduleAll, sharedText, commitAll, spawnLua, testWallets, type Spawned } from './process-setup.ts'
 
 const TRANSFERS = Number(process.env['AO_BENCH_TRANSFERS'] ?? 1000)
 const START = 1_000_000n
@@ -84,7 +84,7 @@ export async function benchToken(): Promise<TokenBench> {
     return { wallet, msg: message({ type: 'Message', target: mem.pid, action: 'Transfer', recipient, quantity, nonce: BigInt(i) }) }
   })
   let t = performance.now()
-  const signed = await signAll(specs)
+  const signed = await commitAll(specs)
   const signSeconds = (performance.now() - t) / 1000
   t = performance.now()
   await scheduleAll(mem, signed)

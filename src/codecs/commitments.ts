@@ -61,6 +61,24 @@ export async function commitMessage(msg: Message, opts: CommitOptions = {}): Pro
   return withCommitments(msg, await commit(t, opts.wallet))
 }
 
+/**
+ * Commit to many messages, `width` at a time, keeping their order: WebCrypto
+ * signs off the calling thread, so signing in parallel uses every core (a
+ * client preparing many messages, a benchmark's setup).
+ */
+export async function commitAll(specs: ReadonlyArray<{ msg: Message } & CommitOptions>, width = 8): Promise<Message[]> {
+  const out: Message[] = new Array(specs.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.max(1, width) }, async () => {
+    while (next < specs.length) {
+      const i = next++
+      const { msg, ...opts } = specs[i]!
+      out[i] = await commitMessage(msg, opts)
+    }
+  }))
+  return out
+}
+
 export interface Verification { verified: boolean; committers: string[]; checked: number }
 
 /** Verify every commitment of a message (the AND of all; false when there are none). */

@@ -14,7 +14,7 @@ import { flushResults } from '../../src/devices/process.ts'
 import { startServer, type RunningServer } from '../../src/cli/serve.ts'
 import { FsStore } from '../../src/store/fs.ts'
 import { isMessage, message, type Message } from '../../src/core/value.ts'
-import { commitMessage } from '../../src/codecs/commitments.ts'
+import { commitAll, commitMessage } from '../../src/codecs/commitments.ts'
 import { messageId } from '../../src/core/id.ts'
 import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
 import type { Wallet } from '../../src/crypto/wallet.ts'
@@ -56,18 +56,6 @@ async function post(path: string, msg: Message) {
 
 const get = async (path: string) => reply(await fetch(new URL(path, server.url), { headers: { 'accept-bundle': 'true' } }))
 
-/** Sign many messages, `width` at a time (WebCrypto signs on the thread pool). */
-async function signAll(specs: Array<{ wallet: Wallet; msg: Message }>, width = 8): Promise<Message[]> {
-  const out: Message[] = new Array(specs.length)
-  let next = 0
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < specs.length) {
-      const i = next++
-      out[i] = await commitMessage(specs[i]!.msg, { wallet: specs[i]!.wallet })
-    }
-  }))
-  return out
-}
 
 describe('hyper-token.lua over HTTP (ao serve)', () => {
   it(`spawn, ${TRANSFERS} scheduled transfers, balances, every slot cached with its hashpath`, async () => {
@@ -95,7 +83,7 @@ describe('hyper-token.lua over HTTP (ao serve)', () => {
       expected.set(recipient, (expected.get(recipient) ?? 0n) + quantity)
       return { wallet, msg: message({ type: 'Message', target: pid, action: 'Transfer', recipient, quantity, nonce: BigInt(i) }) }
     })
-    const signed = await signAll(specs)
+    const signed = await commitAll(specs)
     const t1 = performance.now()
     for (let i = 0; i < signed.length; i++) {
       const r = await post(`/${pid}~process@1.0/schedule`, signed[i]!)
