@@ -112,9 +112,11 @@ export class NodeWiring implements NetworkPort {
     setNetworkPort(this.node.store, this)
     await handleAttestationRequests(net.host.libp2p, (pid, slot) =>
       this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined))
-    // The processes this node schedules are followed from the start (computed when their next assignment comes).
+    // Every process with assignments here is followed again from the start (a restarted node): what
+    // it missed while away is caught up; slots are computed as their assignments come.
     for (const pid of await this.node.store.list('assignments').catch(() => [] as string[])) {
-      if (await this.schedules(pid)) this.subscribeTo(pid)
+      if (!/^[A-Za-z0-9_-]{43}$/.test(pid) || !this.subscribeTo(pid)) continue
+      void this.initialCatchUp(pid)
     }
   }
 

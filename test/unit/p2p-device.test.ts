@@ -11,6 +11,8 @@
  *   - assignments arriving out of order are held and imported in order;
  *     assignments of a process B does not know yet are held until slot 0
  *     (which carries the process message) arrives.
+ *   - a node restarted on its store follows its processes again and catches
+ *     up the assignments it missed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isMessage, message, type Message } from '../../src/core/value.ts'
@@ -21,6 +23,7 @@ import { createNode, type AoNode } from '../../src/node/node.ts'
 import { MemoryStore } from '../../src/store/memory.ts'
 import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
 import { createHost, type Host } from '../../src/p2p/host.ts'
+import { joinNetwork } from '../../src/p2p/network.ts'
 import { encodePayload } from '../../src/p2p/payload.ts'
 import { processTopic } from '../../src/p2p/topics.ts'
 import { peer, tcpAddr, waitFor, type TestPeer } from './p2p-helpers.ts'
@@ -164,5 +167,25 @@ describe('p2p@1.0 and the intake of gossiped assignments', () => {
     for (let s = 0; s <= 2; s++) await waitFor(`slot ${s} of the new process at B`, async () => isMessage(await b.node.store.read(`assignments/${two.pid}/${s}`)))
     expect(isMessage(await b.node.store.read(two.pid))).toBe(true)
     expect(b.net.wiring!.intake.heldSlots(two.pid)).toEqual([])
+  })
+
+  it('a node restarted on its store follows its processes again and catches up what it missed', async () => {
+    const { pid } = await spawn(a.node, wa.address)
+    b.net.wiring!.follow(pid)
+    await waitFor('slot 0 at B', async () => isMessage(await b.node.store.read(`assignments/${pid}/0`)))
+    const store = b.node.store
+    await b.net.stop()
+    // While B is away, A schedules two more messages.
+    for (const n of [1n, 2n]) expect((await a.node.resolve(SCHED, post(await msgFor(pid, n)))).status).toBe('ok')
+    // The restart: a new node, host and peer ID on the old store.
+    const node = await createNode({ wallet: wb, store })
+    const host = await createHost({ wsPort: null })
+    const net = await joinNetwork(node, host, { bootstrap: [tcpAddr(a.host)], wire: { compute: false } })
+    b = { node, host, net, blocks: b.blocks }
+    expect(net.wiring!.followed()).toContain(pid)
+    await waitFor('slot 2 at the restarted B', async () => isMessage(await store.read(`assignments/${pid}/2`)))
+    // And what comes next arrives by gossip.
+    expect((await a.node.resolve(SCHED, post(await msgFor(pid, 3n)))).status).toBe('ok')
+    await waitFor('slot 3 at the restarted B', async () => isMessage(await store.read(`assignments/${pid}/3`)))
   })
 })
