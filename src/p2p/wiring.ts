@@ -179,12 +179,16 @@ export class NodeWiring implements NetworkPort {
 
   async forward(pid: string, msg: Message): Promise<{ id: string; recipients: string[] }> {
     if (!(await validlySigned(msg))) throw new InvalidCommitment('a message forwarded to the scheduler must be signed, and its commitments must verify')
+    const wasFollowed = this.follows.has(pid)
     this.follow(pid)
     const net = this.network
     const end = Date.now() + (this.o.forwardWaitMs ?? 3_000)
     while (net.gossip.subscribers(pid, 'messages').length === 0 && Date.now() < end) await sleep(25)
     const r = await net.publishMessage(pid, msg)
-    if (r.recipients.length === 0) throw new NoPeers(`no peer follows process ${pid}: the message reached no scheduler`)
+    if (r.recipients.length === 0) {
+      if (!wasFollowed) this.unfollow(pid) // a process nobody follows (a mistyped ID, say) is not kept
+      throw new NoPeers(`no peer follows process ${pid}: the message reached no scheduler`)
+    }
     this.counts.forwarded++
     return r
   }

@@ -54,7 +54,7 @@ describe('p2p@1.0 and the intake of gossiped assignments', () => {
   beforeAll(async () => {
     ;[wa, wb, wu] = await Promise.all([generateWallet(), generateWallet(), generateWallet()])
     a = await peer(wa, { net: { wire: { compute: false } } })
-    b = await peer(wb, { net: { bootstrap: [tcpAddr(a.host)], wire: { compute: false } } })
+    b = await peer(wb, { net: { bootstrap: [tcpAddr(a.host)], wire: { compute: false, forwardWaitMs: 500 } } })
     offline = await createNode({ wallet: wa, store: new MemoryStore() })
     await waitFor('A and B to know each other', () => a.net.nodes.byAddress(wb.address) && b.net.nodes.byAddress(wa.address))
   }, 60_000)
@@ -132,6 +132,12 @@ describe('p2p@1.0 and the intake of gossiped assignments', () => {
     // An unsigned message is refused (400), not forwarded.
     const unsigned = await http(b.node, '/~scheduler@1.0/schedule', message({ target: pid, n: 8n }))
     expect(unsigned.status, unsigned.text).toBe(400)
+    // A process nobody follows: 503 (NoPeers) once the wait is over, and B does not keep following it.
+    const nobody = 'N'.repeat(42) + String(Math.floor(Math.random() * 10))
+    const lost = await http(b.node, '/~scheduler@1.0/schedule', await msgFor(nobody, 1n))
+    expect(lost.status, lost.text).toBe(503)
+    expect(lost.text).toContain('NoPeers')
+    expect(b.net.wiring!.followed()).not.toContain(nobody)
   })
 
   it('assignments out of order are held and imported in order; a process learnt from slot 0 when it comes last', async () => {
