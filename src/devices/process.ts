@@ -26,7 +26,14 @@
  *             the scheduler and the assignment on the execution device, slot by
  *             slot, until the target. Without `slot`: the newest stored state, or
  *             `now`. Errors carry `phase` (get-schedule | compute) and
- *             `attempted-slot`.
+ *             `attempted-slot`. With `quorum` (K) [and `quorum-wait`, ms]: a
+ *             peer-verified read, 200 / 202 / 409 (quorumCompute below; needs
+ *             a network, else NoNetwork 503).
+ *
+ * On a network (a NetworkPort registered for the store, src/devices/p2p.ts):
+ * a compute follows the process, and each computed slot is reported to the
+ * port, which signs and publishes this node's attestation (assignment ID,
+ * hash-chain, result ID, hashpath).
  *   now       compute at the scheduler's current slot (the newest stored
  *             assignment when this node is not the scheduler).
  *   slot, schedule   the scheduler device's.
