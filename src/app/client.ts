@@ -31,6 +31,8 @@ export interface NodeClient {
   /** Join the network through the page's host (the ports of src/p2p/browser-bridge-page.ts's bridgeHost; transferred). */
   joinNetwork(ports: { hostPort: MessagePort; nodePort: MessagePort }, o?: { announceIntervalMs?: number }): Promise<NetworkInfo>
   networkInfo(): Promise<NetworkInfo>
+  /** Follow a process from a peer's snapshot (fetched by CID) instead of slot 0. */
+  startFromSnapshot(pid: string, quorum?: number): Promise<{ slot: bigint; cid: string; peer: string; attesters: string[]; caughtUp: number; ms: Record<string, number> }>
 }
 
 export function startNode(): NodeClient {
@@ -54,5 +56,6 @@ export function startNode(): NodeClient {
     flush: () => remote.flush(),
     joinNetwork: (ports, o) => remote.joinNetwork(transfer(ports, [ports.hostPort, ports.nodePort]), o),
     networkInfo: () => remote.networkInfo(),
+    startFromSnapshot: (pid, quorum) => remote.startFromSnapshot(pid, quorum),
   }
 }

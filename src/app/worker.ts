@@ -86,6 +86,7 @@ export interface NetworkInfo {
 }
 
 let network: Network | undefined
+let networkHost: import('../p2p/browser-bridge-worker.ts').WorkerHost | undefined
 
 const api = {
   /** Resolves once the worker and the modules it imports have loaded (the node may still be starting). */
@@ -149,7 +150,9 @@ const api = {
   async joinNetwork(ports: { hostPort: MessagePort; nodePort: MessagePort }, o: { announceIntervalMs?: number } = {}): Promise<NetworkInfo> {
     const node = await started
     if (network) throw new Error('the node has joined a network already')
-    const [{ remoteHost }, { joinNetwork }] = await Promise.all([import('../p2p/browser-bridge-worker.ts'), import('../p2p/network.ts')])
+    const [{ remoteHost }, { joinNetwork }, { serveSnapshotOffers }] = await Promise.all([
+      import('../p2p/browser-bridge-worker.ts'), import('../p2p/network.ts'), import('../p2p/browser-snapshots.ts'),
+    ])
     let net: Network | undefined
     const host = await remoteHost(ports.hostPort, ports.nodePort, {
       // A relay reservation brings the addresses other pages dial: announce them.
@@ -159,8 +162,24 @@ const api = {
       dialAnnounced: false,
       ...(o.announceIntervalMs !== undefined ? { announceIntervalMs: o.announceIntervalMs } : {}),
     })
+    await serveSnapshotOffers(host.libp2p, node.store, net)
     network = net
+    networkHost = host
     return api.networkInfo()
+  },
+
+  /**
+   * Follow a process from a peer's snapshot instead of slot 0
+   * (src/p2p/browser-snapshots.ts): an offer backed by `quorum` attesting
+   * wallets, its snapshot fetched by CID, the assignments caught up, then
+   * followed (process@1.0 restores the snapshot and computes what follows).
+   */
+  async startFromSnapshot(pid: string, quorum = 2): Promise<{ slot: bigint; cid: string; peer: string; attesters: string[]; caughtUp: number; ms: Record<string, number> }> {
+    const node = await started
+    if (!network || !networkHost) throw new Error('the node has not joined a network')
+    const { startFromSnapshot } = await import('../p2p/browser-snapshots.ts')
+    const r = await startFromSnapshot(network, node.store, networkHost.blocks, pid, { quorum })
+    return { slot: r.slot, cid: r.cid, peer: r.peer, attesters: r.attesters, caughtUp: r.caughtUp, ms: r.ms }
   },
 
   /** The node's network state now. */

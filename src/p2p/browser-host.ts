@@ -26,7 +26,8 @@
  * page that joined after another announced learns of it only at the next
  * announcement). A peer we are connected to that announces again may have
  * restarted (a reloaded tab keeps its peer ID, but its old connection is dead
- * until ICE gives up): it is pinged, and on failure hung up and dialled anew.
+ * until ICE gives up): each direct connection to it is pinged, a dead one hung
+ * up, and the peer dialled anew.
  * Reconnection: the bootstrap peers are dialled again every
  * `redialMs` while disconnected, and at once when the browser comes back
  * online (going offline hangs up the relay connections, which would otherwise
@@ -50,8 +51,7 @@ import { withBitswap } from '@helia/bitswap'
 import { MemoryBlockstore } from 'blockstore-core'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { Blockstore } from 'interface-blockstore'
-import type { Connection, PeerId, PrivateKey, ServiceMap } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, PrivateKey, ServiceMap } from '@libp2p/interface'
 import { binaryText, type Value } from '../core/value.ts'
 import { sha256 } from '../crypto/hash.ts'
 import { Blocks } from '../snapshot/blocks.ts'
@@ -101,6 +101,8 @@ export interface BrowserHost extends Host {
   /** Dial lost bootstrap peers and undialled known peers now. */
   redial(): Promise<void>
 }
+
+const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 
 const contentMsgId = (msg: { data: Uint8Array }): Uint8Array => sha256(msg.data)
 
@@ -197,15 +199,38 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
     })().finally(() => dialing.delete(peer))
   }
   const checking = new Set<string>()
-  /** A peer that announces again may have restarted (a reloaded tab): is our connection to it still alive? */
+  /** One ping over this very connection (libp2p's ping service picks a connection itself). */
+  const probe = async (c: Connection): Promise<boolean> => {
+    const signal = AbortSignal.timeout(2_000)
+    try {
+      const st = await c.newStream(PING_PROTOCOL, { signal })
+      const onAbort = (): void => st.abort(new Error('ping timed out'))
+      signal.addEventListener('abort', onAbort, { once: true })
+      try {
+        st.send(crypto.getRandomValues(new Uint8Array(32)))
+        let got = 0
+        for await (const chunk of st) { got += chunk.byteLength; if (got >= 32) break }
+        await st.close().catch(() => undefined)
+        return got >= 32
+      } finally {
+        signal.removeEventListener('abort', onAbort)
+      }
+    } catch {
+      return false
+    }
+  }
+  /**
+   * A peer that announces again may have restarted (a reloaded tab): its old
+   * connection is dead until ICE gives up. Each direct connection to it is
+   * pinged; the dead ones are hung up, and the peer dialled again if needed.
+   */
   const recheck = (peer: string): void => {
     if (checking.has(peer)) return
     checking.add(peer)
-    const pinger = (libp2p.services as unknown as { ping: { ping(p: PeerId, o: { signal: AbortSignal }): Promise<number> } }).ping
-    void pinger.ping(peerIdFromString(peer), { signal: AbortSignal.timeout(2_000) }).catch(async () => {
-      await Promise.all(conns().filter((c) => c.remotePeer.toString() === peer).map((c) => c.close().catch(() => undefined)))
-      tryPeer(peer)
-    }).finally(() => checking.delete(peer))
+    const mine = conns().filter((c) => c.remotePeer.toString() === peer && c.status === 'open' && !c.limits)
+    void Promise.all(mine.map(async (c) => { if (!(await probe(c))) await c.close().catch(() => undefined) }))
+      .then(() => tryPeer(peer))
+      .finally(() => checking.delete(peer))
   }
   const discover = (peer: string, multiaddrs: string[]): void => {
     if (peer === peerId) return

@@ -425,6 +425,11 @@ async function main() {
         await until(async () => direct(await net(C), q.peerId) ? true : { wait: (await net(C)).connections }, `C ↔ ${q.name} over WebRTC again`)
       }
       const rtcMs = Date.now() - t
+      // The wiring catches up once, on following, from peers it sees on the topic (src/p2p/wiring.ts initialCatchUp).
+      await until(async () => {
+        const subs = await C.page.evaluate((t) => globalThis.aoNet.host.pubsub.getSubscribers(t).map(String), `/ao-tab/process/1.0.0/${pid}/assignments`)
+        return subs.includes(A.peerId) ? true : { wait: subs }
+      }, 'C sees A on the process\'s topic', 10_000)
       const s = await C.page.evaluate((pid) => aoNode.resolvePath(`/~p2p@1.0/subscribe&process=${pid}`), pid)
       if (s.status !== 'ok') throw new Error(`C subscribe: ${s.value}`)
       await reaches(C, N + M)
@@ -466,6 +471,30 @@ async function main() {
       await reserved(C)
       return `relay connection back ${back} ms after going online; reservation renewed ${Date.now() - t} ms after`
     })
+
+    await check('a page opened late (D) starts from a snapshot fetched by CID: an offer backed by the other pages\' attestations, the blocks by bitswap, then Lua runs only the slots after it, with the same hashpaths', async () => {
+      // process@1.0 snapshots every 100 slots: go past slot 100.
+      const head = 103
+      const rs = await B.page.evaluate(pageTransfers, { pid, recipients: Array.from({ length: head - atSlot }, (_, i) => RECIPIENTS[i % 3]), from: 3000 })
+      if (rs.some((r) => r.status !== 202 && r.status !== 200)) throw new Error(`schedule: ${JSON.stringify(rs.find((r) => r.status !== 202 && r.status !== 200))}`)
+      await Promise.all(pages.map((p) => reaches(p, head)))
+      await until(async () => ((await A.page.evaluate(pageAttested, { pid, slot: 100 })).attestations?.length ?? 0) >= 3 ? true : undefined, 'A holds three attestations of slot 100')
+      const D = await open('D')
+      const n = await until(async () => { const n = await net(D); if (n.error) throw new Error(n.error); return n.joined ? n : { wait: n } }, 'D joins', 40_000)
+      Object.assign(D, { peerId: n.peerId, address: n.address })
+      await until(async () => { const d = await net(D); return pages.some((q) => direct(d, q.peerId)) ? true : { wait: d.connections } }, 'D connects to a page')
+      await D.page.evaluate(pageSetup, { jwk })
+      const r = await D.page.evaluate((pid) => aoNode.startFromSnapshot(pid, 2), pid)
+      if (r.slot !== 100n) throw new Error(`D started from slot ${r.slot}`)
+      pages.push(D)
+      await reaches(D, head)
+      await sameHashpaths(101, head)
+      const stats = await D.page.evaluate(() => aoNode.stats())
+      const calls = stats.calls['lua@5.3a'] ?? {}
+      const restores = stats.restores.map((x) => String(x.slot))
+      if ((calls.init ?? 0) !== 0 || restores.join() !== '100' || calls.compute !== head - 100) throw new Error(`D's Lua: ${JSON.stringify(calls)}, restores at [${restores}]`)
+      return `snapshot ${r.cid} of slot 100 from ${r.peer.slice(-6)}, backed by ${r.attesters.length} wallets; offer ${r.ms.offer} ms, blocks ${r.ms.blocks} ms, ${r.caughtUp} assignments ${r.ms.catchUp} ms; Lua: restore at 100, ${calls.compute} computes, no init`
+    }, 90_000)
 
     await check('validation is the node\'s, in the worker: garbage A\'s page host publishes (last: it costs A its standing) on the process\'s assignments topic is rejected by B\'s and C\'s nodes, not delivered, and A\'s score drops', async () => {
       const before = await Promise.all([B, C].map((p) => p.page.evaluate(() => aoNode.networkInfo())))
