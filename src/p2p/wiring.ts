@@ -184,7 +184,8 @@ export class NodeWiring implements NetworkPort {
     const net = this.network
     const end = Date.now() + (this.o.forwardWaitMs ?? 3_000)
     while (net.gossip.subscribers(pid, 'messages').length === 0 && Date.now() < end) await sleep(25)
-    const r = await net.publishMessage(pid, msg)
+    // Not published to nobody: gossip would then drop the same bytes as a duplicate when the client retries.
+    const r = net.gossip.subscribers(pid, 'messages').length > 0 ? await net.publishMessage(pid, msg) : { id: messageId(msg, 'signed'), recipients: [] }
     if (r.recipients.length === 0) {
       if (!wasFollowed) this.unfollow(pid) // a process nobody follows (a mistyped ID, say) is not kept
       throw new NoPeers(`no peer follows process ${pid}: the message reached no scheduler`)

@@ -134,10 +134,18 @@ describe('p2p@1.0 and the intake of gossiped assignments', () => {
     expect(unsigned.status, unsigned.text).toBe(400)
     // A process nobody follows: 503 (NoPeers) once the wait is over, and B does not keep following it.
     const nobody = 'N'.repeat(42) + String(Math.floor(Math.random() * 10))
-    const lost = await http(b.node, '/~scheduler@1.0/schedule', await msgFor(nobody, 1n))
+    const lostMsg = await msgFor(nobody, 1n)
+    const lost = await http(b.node, '/~scheduler@1.0/schedule', lostMsg)
     expect(lost.status, lost.text).toBe(503)
     expect(lost.text).toContain('NoPeers')
     expect(b.net.wiring!.followed()).not.toContain(nobody)
+    // Once a peer follows it, the same message (same bytes) submitted again goes out: 202.
+    a.net.wiring!.follow(nobody)
+    const retried = await waitFor('the retry to be forwarded', async () => {
+      const r = await http(b.node, '/~scheduler@1.0/schedule', lostMsg)
+      return r.status === 202 ? r : undefined
+    }, 10_000, 100)
+    expect(retried.msg['recipients']).toBeGreaterThanOrEqual(1n)
   })
 
   it('assignments out of order are held and imported in order; a process learnt from slot 0 when it comes last', async () => {
