@@ -7,6 +7,7 @@ import { benchResolve, printResolve } from './resolve.ts'
 import { benchHttp, printHttp } from './http.ts'
 import { benchToken, printToken } from './token.ts'
 import { benchRestore, printRestore } from './restore.ts'
+import { benchP2p, printP2p } from './p2p.ts'
 
 console.log(`node ${process.version}, ${new Date().toISOString()}`)
 printIds(benchIds())
@@ -14,6 +15,7 @@ printResolve(await benchResolve())
 printHttp(await benchHttp())
 printToken(await benchToken())
 printRestore(await benchRestore())
+printP2p(await benchP2p())
 
 // The same token run in Chromium's worker (a child: Playwright and a browser).
 const browser = spawnSync(process.execPath, [fileURLToPath(new URL('./token-browser.js', import.meta.url))], { encoding: 'utf8', timeout: 600_000 })

@@ -35,7 +35,7 @@ import { scheduledAssignment } from '../src/devices/scheduler.ts'
 import { messageToHttpParts } from '../src/devices/relay.ts'
 import type { GossipsubMessage } from '@libp2p/gossipsub'
 import { fmt } from './harness.ts'
-import { sharedText, signAll, testWallets } from './process-setup.ts'
+import { commitAll, sharedText, testWallets } from './process-setup.ts'
 
 interface Peer { node: AoNode; host: Host; net: Network }
 
@@ -114,7 +114,7 @@ export async function benchP2p({ peers = 5, samples = 40, assignments = 1000, pr
     for (const p of others) await until('slot 0 at every peer', async () => isMessage(await p.node.store.read(`assignments/${pid}/0`)))
     for (const p of all) await until('the topic mesh', () => all.every((q) => q === p || p.net.gossip.subscribers(pid, 'attestations').includes(q.host.peerId)))
     const warm = 3
-    const transfers = await signAll(Array.from({ length: warm + samples }, (_, i) => ({
+    const transfers = await commitAll(Array.from({ length: warm + samples }, (_, i) => ({
       wallet: i % 2 === 0 ? w1 : w2,
       msg: message({ type: 'Message', target: pid, action: 'Transfer', recipient: 'r'.repeat(43), quantity: 1n, nonce: BigInt(i) }),
     })))
@@ -174,7 +174,7 @@ export async function benchP2p({ peers = 5, samples = 40, assignments = 1000, pr
       }
       await sleep(1200)
       const per = Math.floor(assignments / n)
-      const msgs = await signAll(Array.from({ length: per * n }, (_, i) => ({ wallet: w2, msg: message({ target: tpids[i % n]!, n: BigInt(i) }) })))
+      const msgs = await commitAll(Array.from({ length: per * n }, (_, i) => ({ wallet: w2, msg: message({ target: tpids[i % n]!, n: BigInt(i) }) })))
       const t0 = performance.now()
       let next = 0
       await Promise.all(Array.from({ length: 64 }, async () => {

@@ -10,7 +10,7 @@ import { parse } from 'lossless-json'
 import { createNode, type AoNode, type NodeOptions } from '../src/node/node.ts'
 import { message, type Message } from '../src/core/value.ts'
 import { commitMessage } from '../src/codecs/commitments.ts'
-export { commitAll, commitAll as signAll } from '../src/codecs/commitments.ts'
+export { commitAll } from '../src/codecs/commitments.ts'
 import { messageId } from '../src/core/id.ts'
 import { loadJwk, type Wallet } from '../src/crypto/wallet.ts'
 

@@ -394,10 +394,27 @@ async function findProcessMessage(pid: string, base: Message, toSched: Message |
   return isMessage(stored) ? { proc: stored, stored: true } : undefined
 }
 
-/** Signed (a committer), and every commitment verifies. */
+/**
+ * Signed (a committer), and every commitment verifies. Remembered for the
+ * same content under the same signed ID (a process message is checked again
+ * with every assignment imported for it; an RSA-4096 verify each time).
+ */
 export async function validlySigned(m: Message): Promise<boolean> {
-  return committersOf(m).length > 0 && (await verifyMessage(m)).verified
+  if (committersOf(m).length === 0) return false
+  // HMACs of the content and of the commitments, computed afresh (a stored
+  // HMAC commitment would not see a change to either).
+  const comms = m['commitments']
+  const key = `${messageId(uncommitted(m))}|${isMessage(comms) ? messageId(comms) : ''}`
+  if (VERIFIED.has(key)) return true
+  const ok = (await verifyMessage(m)).verified
+  if (ok) {
+    VERIFIED.add(key)
+    if (VERIFIED.size > VERIFIED_MAX) VERIFIED.delete(VERIFIED.values().next().value!)
+  }
+  return ok
 }
+const VERIFIED = new Set<string>()
+const VERIFIED_MAX = 10_000
 
 type Found = { kind: 'local'; server: Head } | { kind: 'error'; outcome: Outcome }
 

@@ -1,7 +1,7 @@
 /** scheduler@1.0: POST/GET schedule, slot, status, next; the hash chain; assignments in the store. */
 import { describe, it, expect, beforeAll } from 'vitest'
 import { context, wallets, run, show, vectors } from './helpers.ts'
-import { schedulerDevice, nextHashChain, parseSchedulers, scheduledPath, withoutHint, ZERO_HASH } from '../../../src/devices/scheduler.ts'
+import { schedulerDevice, nextHashChain, parseSchedulers, scheduledPath, withoutHint, ZERO_HASH, validlySigned } from '../../../src/devices/scheduler.ts'
 import type { Store } from '../../../src/store/store.ts'
 import { isMessage, message, type Message, type Value } from '../../../src/core/value.ts'
 import { commitMessage, verifyMessage } from '../../../src/codecs/commitments.ts'
@@ -356,5 +356,21 @@ describe('scheduler@1.0', () => {
       expect(await copy.list(`assignments/${pid}`)).toEqual(['0', '1'])
       expect(((await run(SCHED, post(m1), ctx2)).value as Message)['slot']).toBe(1n)
     })
+  })
+  it('validlySigned remembers a verified message, but not one whose content or signature changed since', async () => {
+    const [w] = await wallets()
+    const m = await commitMessage(message({ type: 'Process', scheduler: w.address, n: 1n }), { wallet: w })
+    expect(await validlySigned(m)).toBe(true)
+    expect(await validlySigned(m)).toBe(true)
+    // The same signed ID over other content.
+    expect(await validlySigned(message({ ...m, scheduler: 'x'.repeat(43) }))).toBe(false)
+    // The same content and commitment key, another signature.
+    const comms = m['commitments'] as Message
+    const [cid] = Object.keys(comms)
+    const bad = { ...(comms[cid!] as Message) }
+    const sig = String(bad['signature'])
+    bad['signature'] = sig.slice(0, 20) + (sig[20] === 'A' ? 'B' : 'A') + sig.slice(21)
+    expect(await validlySigned(message({ ...m, commitments: message({ [cid!]: message(bad) }) }))).toBe(false)
+    expect(await validlySigned(message({ type: 'Process', n: 1n }))).toBe(false)
   })
 })
