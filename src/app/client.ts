@@ -31,6 +31,8 @@ export interface NodeClient {
   /** Join the network through the page's host (the ports of src/p2p/browser-bridge-page.ts's bridgeHost; transferred). */
   joinNetwork(ports: { hostPort: MessagePort; nodePort: MessagePort }, o?: { announceIntervalMs?: number }): Promise<NetworkInfo>
   networkInfo(): Promise<NetworkInfo>
+  /** Catch a process up now from the peers on its topic; each peer's outcome. */
+  catchUpNow(pid: string): Promise<Array<{ peer: string; stored?: number; error?: string }>>
   /** Follow a process from a peer's snapshot (fetched by CID) instead of slot 0. */
   startFromSnapshot(pid: string, quorum?: number): Promise<{ slot: bigint; cid: string; peer: string; attesters: string[]; caughtUp: number; ms: Record<string, number> }>
 }
@@ -56,6 +58,7 @@ export function startNode(): NodeClient {
     flush: () => remote.flush(),
     joinNetwork: (ports, o) => remote.joinNetwork(transfer(ports, [ports.hostPort, ports.nodePort]), o),
     networkInfo: () => remote.networkInfo(),
+    catchUpNow: (pid) => remote.catchUpNow(pid),
     startFromSnapshot: (pid, quorum) => remote.startFromSnapshot(pid, quorum),
   }
 }

@@ -83,6 +83,8 @@ export interface NetworkInfo {
   announcements?: { accept: number; reject: number; ignore: number; published: number }
   /** The node's processes on the network (src/p2p/wiring.ts): what it did, the last failures. */
   wiring?: { followed: string[]; counts: Record<string, number>; intake: Record<string, number>; lastCatchUpError?: string; lastComputeError?: string }
+  /** Per followed process: the scheduler's head here and the assignments held for a gap. */
+  processes?: Record<string, { head: string; held: string[] }>
 }
 
 let network: Network | undefined
@@ -182,10 +184,33 @@ const api = {
     return { slot: r.slot, cid: r.cid, peer: r.peer, attesters: r.attesters, caughtUp: r.caughtUp, ms: r.ms }
   },
 
+  /**
+   * Catch a process up now from the peers on its assignments topic (what the
+   * wiring does once on following), with each peer's outcome: for operators and
+   * tests.
+   */
+  async catchUpNow(pid: string): Promise<Array<{ peer: string; stored?: number; error?: string }>> {
+    const net = network
+    if (!net) throw new Error('the node has not joined a network')
+    const out: Array<{ peer: string; stored?: number; error?: string }> = []
+    for (const peer of net.gossip.subscribers(pid, 'assignments')) {
+      try { out.push({ peer, stored: (await net.catchUp(peer, pid)).stored }) } catch (e) { out.push({ peer, error: describe(e) }) }
+    }
+    return out
+  },
+
   /** The node's network state now. */
-  networkInfo(): NetworkInfo {
+  async networkInfo(): Promise<NetworkInfo> {
     const net = network
     if (!net) return { joined: false }
+    const processes: Record<string, { head: string; held: string[] }> = {}
+    if (net.wiring) {
+      const { headOf } = await import('../devices/scheduler.ts')
+      for (const pid of net.wiring.followed()) {
+        const head = await headOf((await started).store, pid).catch(() => undefined)
+        processes[pid] = { head: String(head?.current ?? '?'), held: net.wiring.intake.heldSlots(pid).map(String) }
+      }
+    }
     const nodes: Record<string, string> = {}
     for (const a of net.nodes.all()) nodes[a.address] = a.peerId
     return {
@@ -205,6 +230,7 @@ const api = {
           ...(net.wiring.lastCatchUpError !== undefined ? { lastCatchUpError: describe(net.wiring.lastCatchUpError) } : {}),
           ...(net.wiring.lastComputeError !== undefined ? { lastComputeError: describe(net.wiring.lastComputeError) } : {}),
         },
+        processes,
       } : {}),
     }
   },

@@ -342,7 +342,10 @@ async function main() {
     /** The page computed `slot` (its own attestation of it exists). */
     const reaches = (p, slot) => until(async () => {
       const v = await p.page.evaluate(pageAttested, { pid, slot })
-      return v.own ? true : { wait: { ...v, net: (await p.page.evaluate(() => aoNode.networkInfo())).wiring } }
+      if (v.own) return true
+      const n = await p.page.evaluate(() => aoNode.networkInfo())
+      const h = await net(p)
+      return { wait: { ...v, wiring: n.wiring, processes: n.processes, gossip: n.gossip, connections: h.connections.map((c) => `${c.peer.slice(-6)}${c.limited ? ' limited' : ''}${c.webrtc ? ' webrtc' : ''}`) } }
     }, `${p.name} computes slot ${slot}`)
     const RECIPIENTS = Array.from({ length: 3 }, (_, i) => String.fromCharCode(97 + i).repeat(43))
     const START = 1_000_000
@@ -432,7 +435,13 @@ async function main() {
       }, 'C sees A on the process\'s topic', 10_000)
       const s = await C.page.evaluate((pid) => aoNode.resolvePath(`/~p2p@1.0/subscribe&process=${pid}`), pid)
       if (s.status !== 'ok') throw new Error(`C subscribe: ${s.value}`)
-      await reaches(C, N + M)
+      try {
+        await reaches(C, N + M)
+      } catch (e) {
+        // Diagnosis only (the check has failed): what a catch-up now would get from each peer.
+        const again = await C.page.evaluate((pid) => aoNode.catchUpNow(pid), pid).catch((x) => String(x))
+        throw new Error(`${e.message}; a catch-up now: ${JSON.stringify(again)}`)
+      }
       await sameHashpaths(N + 1, N + M)
       atSlot = N + M
       return `WebRTC to A and B again ${rtcMs} ms after C joined; slots ${N + 1}..${N + M} equal on all three`
