@@ -340,13 +340,13 @@ async function main() {
     let holder, pid
     await Promise.all(pages.map(async (p) => { holder = await p.page.evaluate(pageSetup, { jwk }) }))
     /** The page computed `slot` (its own attestation of it exists). */
-    const reaches = (p, slot) => until(async () => {
+    const reaches = (p, slot, ms = 30_000) => until(async () => {
       const v = await p.page.evaluate(pageAttested, { pid, slot })
       if (v.own) return true
       const n = await p.page.evaluate(() => aoNode.networkInfo())
       const h = await net(p)
       return { wait: { ...v, wiring: n.wiring, processes: n.processes, gossip: n.gossip, connections: h.connections.map((c) => `${c.peer.slice(-6)}${c.limited ? ' limited' : ''}${c.webrtc ? ' webrtc' : ''}`) } }
-    }, `${p.name} computes slot ${slot}`)
+    }, `${p.name} computes slot ${slot}`, ms)
     const RECIPIENTS = Array.from({ length: 3 }, (_, i) => String.fromCharCode(97 + i).repeat(43))
     const START = 1_000_000
     const N = 10
@@ -436,7 +436,7 @@ async function main() {
       const s = await C.page.evaluate((pid) => aoNode.resolvePath(`/~p2p@1.0/subscribe&process=${pid}`), pid)
       if (s.status !== 'ok') throw new Error(`C subscribe: ${s.value}`)
       try {
-        await reaches(C, N + M)
+        await reaches(C, N + M, 40_000) // past the wiring's 30 s catch-up timeout, so a stuck one shows its error
       } catch (e) {
         // Diagnosis only (the check has failed): what a catch-up now would get from each peer.
         const again = await C.page.evaluate((pid) => aoNode.catchUpNow(pid), pid).catch((x) => String(x))
