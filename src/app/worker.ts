@@ -162,6 +162,9 @@ const api = {
     })
     net = await joinNetwork(node, host, {
       dialAnnounced: false,
+      // A page has no direct peers when it joins: WebRTC to the other pages comes seconds after the
+      // announcements. Following a process (again, after a reload) waits this long for a peer to catch up from.
+      wire: { catchUpWaitMs: 15_000 },
       ...(o.announceIntervalMs !== undefined ? { announceIntervalMs: o.announceIntervalMs } : {}),
     })
     await serveSnapshotOffers(host.libp2p, node.store, net)
