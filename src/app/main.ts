@@ -90,8 +90,8 @@ void node.ping().then(async () => {
 
 async function joinNetwork(): Promise<void> {
   try {
-    const { bootstrapAddrs, startPageNetwork } = await import('./p2p.ts')
-    const bootstrap = bootstrapAddrs()
+    const { findBootstrap, startPageNetwork } = await import('./p2p.ts')
+    const bootstrap = await findBootstrap()
     if (bootstrap.length === 0) return
     globalThis.aoNet = await startPageNetwork(node, bootstrap)
   } catch (e) {

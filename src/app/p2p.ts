@@ -6,8 +6,10 @@
  *
  * Where the relay is: `?bootstrap=<multiaddr>` (repeatable; e.g. the
  * `/ip4/127.0.0.1/tcp/9091/ws/p2p/…` line `ao relay` prints), remembered in
- * localStorage for the next start; `?bootstrap=` empty forgets it. Without
- * one the tab stays off the network.
+ * localStorage for the next start; `?bootstrap=` empty forgets it. Else the
+ * addresses the serving `ao serve` publishes at
+ * /.well-known/ao-tab-bootstrap.json (`npm start` runs a relay), else the
+ * remembered ones. Without any the tab stays off the network.
  */
 import { IDBBlockstore } from 'blockstore-idb'
 import { createBrowserHost, type BrowserHost } from '../p2p/browser-host.ts'
@@ -32,6 +34,25 @@ export function bootstrapAddrs(url: URL = new URL(location.href)): string[] {
   } catch {
     return []
   }
+}
+
+/** The addresses this origin's server publishes (empty offline, or from a plain static server). */
+export async function servedBootstrap(): Promise<string[]> {
+  try {
+    const r = await fetch('/.well-known/ao-tab-bootstrap.json', { cache: 'no-store' })
+    if (!r.ok) return []
+    const v = (await r.json()) as { bootstrap?: unknown }
+    return Array.isArray(v.bootstrap) ? v.bootstrap.filter((x): x is string => typeof x === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+/** ?bootstrap=…, else what the server publishes, else what was remembered. */
+export async function findBootstrap(url: URL = new URL(location.href)): Promise<string[]> {
+  if (url.searchParams.has('bootstrap')) return bootstrapAddrs(url)
+  const served = await servedBootstrap()
+  return served.length > 0 ? served : bootstrapAddrs(url)
 }
 
 export interface PageNetwork {

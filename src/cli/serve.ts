@@ -84,7 +84,16 @@ export interface ServeOptions {
   host?: string
   /** The built PWA (dist/), served beside the API. */
   staticDir?: string
+  /**
+   * The multiaddrs a page should join the network through (WebSockets ones),
+   * served at /.well-known/ao-tab-bootstrap.json so the tab finds the relay
+   * that `npm start` runs beside it.
+   */
+  bootstrap?: () => string[]
 }
+
+/** Where a page reads the relay's addresses (the service worker leaves it to the server). */
+export const BOOTSTRAP_PATH = '/.well-known/ao-tab-bootstrap.json'
 
 export interface RunningServer {
   url: string
@@ -216,6 +225,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET'
     const target = req.url ?? '/'
+    if ((method === 'GET' || method === 'HEAD') && target.split('?')[0] === BOOTSTRAP_PATH) {
+      const body = JSON.stringify({ bootstrap: opts.bootstrap?.() ?? [] })
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) })
+      res.end(method === 'HEAD' ? undefined : body)
+      return
+    }
     if (root !== undefined && !isNodeRequest(method, target, req.headers)) {
       const q = target.indexOf('?')
       const t = await staticTarget(root, q < 0 ? target : target.slice(0, q), q >= 0)
@@ -301,7 +316,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     blocks = await openFsBlocks(join(dir, 'blocks'))
   }
   const node = await createNode({ wallet, store, blocks, capabilities: { fetch: (r) => fetch(r) } })
-  const running = await startServer({ node, port, host, staticDir: typeof opts['static'] === 'string' ? opts['static'] : undefined })
+  // Pages join through WebSockets: this node's own (as the relay) or the bootstrap peers'.
+  let pageBootstrap: string[] = bootstrap.filter((a) => a.includes('/ws'))
+  const running = await startServer({ node, port, host, staticDir: typeof opts['static'] === 'string' ? opts['static'] : undefined, bootstrap: () => pageBootstrap })
   let stopNetwork = async (): Promise<void> => {}
   const p2pLines: string[] = []
   if (bootstrap.length > 0 || opts['p2p-port'] !== undefined || opts['relay'] === true) {
@@ -323,6 +340,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     stopNetwork = () => net.stop()
     p2pLines.push(`  p2p: peer ${h.peerId}${h.mode === 'relay' ? ' (relay)' : ''}${bootstrap.length > 0 ? `, joining through ${bootstrap.join(', ')}` : ''}`)
     for (const a of h.multiaddrs()) p2pLines.push(`    ${a}`)
+    if (h.mode === 'relay') pageBootstrap = h.multiaddrs().map(String).filter((a) => a.includes('/ws'))
   }
   const lines = [
     `ao serve: ${running.url}`,

@@ -122,6 +122,12 @@ describe('ao relay / ao serve --bootstrap', () => {
     const a = await waitFor('the served relay\'s announcement', () => observer!.net.nodes.byAddress(address), 30_000)
     expect(a.capabilities).toContain('relay')
     expect(tcp.endsWith(`/p2p/${a.peerId}`)).toBe(true)
+    // Pages of the app it serves find the relay's WebSockets addresses here.
+    const url = /ao serve: (http:\/\/\S+)/.exec(serve.out())![1]!
+    const served = (await (await fetch(new URL('/.well-known/ao-tab-bootstrap.json', url))).json()) as { bootstrap: string[] }
+    const ws = serve.out().split('\n').map((l) => l.trim()).filter((l) => /^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\//.test(l))
+    expect(ws.length).toBeGreaterThan(0)
+    expect(served.bootstrap).toEqual(ws)
     serve.proc.kill('SIGTERM')
     expect(await serve.exit).toBe(0)
   })
