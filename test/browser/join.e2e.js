@@ -3,15 +3,14 @@
  * `npm start`'s promise: a tab opened on `ao serve --static dist --relay`
  * joins the network by itself. The server publishes its WebSockets
  * multiaddrs at /.well-known/ao-tab-bootstrap.json; the page (no ?bootstrap
- * in its URL) reads them and connects to the relay. Everything on 127.0.0.1;
- * uses the built dist/ (run `vite build` first, as test:browser's earlier
- * steps do).
+ * in its URL) reads them and connects to the relay. Everything on 127.0.0.1.
+ * `vite build` into a temp dir (or AO_DIST=<dir> to reuse a build).
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { launch, oneLine } from './chromium.js'
+import { launch, oneLine, tempDir, removeDir } from './chromium.js'
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
 let failed = 0
@@ -20,11 +19,15 @@ const check = (ok, what, detail = '') => {
   if (!ok) failed++
 }
 
-if (!existsSync(resolve(ROOT, 'dist/index.html'))) {
-  console.error('join: dist/ is missing; run `npx vite build` first')
-  process.exit(1)
-}
-const child = spawn(process.execPath, ['bin/ao.js', 'serve', '--port', '0', '--static', 'dist', '--relay', '--p2p-port', '0', '--p2p-ws-port', '0'], { cwd: ROOT })
+const run = (args) => new Promise((ok, fail) => {
+  const p = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
+  p.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`${args.join(' ')} exited ${code}`))))
+})
+const built = !process.env.AO_DIST
+const dist = built ? await tempDir('join-dist') : resolve(process.env.AO_DIST)
+if (built) await run(['node_modules/vite/bin/vite.js', 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'])
+check(existsSync(resolve(dist, 'index.html')), 'vite build', dist)
+const child = spawn(process.execPath, ['bin/ao.js', 'serve', '--port', '0', '--static', dist, '--relay', '--p2p-port', '0', '--p2p-ws-port', '0'], { cwd: ROOT })
 let out = ''
 child.stdout.on('data', (d) => { out += d })
 child.stderr.on('data', (d) => { out += d })
@@ -53,6 +56,7 @@ try {
   await browser?.close()
   child.kill('SIGTERM')
   await exited
+  if (built) await removeDir(dist)
 }
 console.log(`join: ${failed === 0 ? 'all passed' : `${failed} failed`}`)
 process.exit(failed === 0 ? 0 : 1)
