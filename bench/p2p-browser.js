@@ -24,7 +24,10 @@
  *                pages follow the process, so they also compute it meanwhile.
  *                Goal ≥ 500/s.
  *                Baseline: M raw gossipsub payloads of BASE_BYTES published at A,
- *                until the four others have them all: per second.
+ *                until the four others have them all: per second. Also: the
+ *                scheduler alone (M transfers to a second process at A that no
+ *                other page follows: POSTs answered, per second) and the rate at
+ *                which page A signs the client transfers (not timed above).
  *
  * Prints one JSON line; exits 1 when the run fails (not on speed).
  * Env: AO_DIST (reuse a build), CHROMIUM_PATH, AO_BENCH_LATENCY_N (24),
@@ -363,7 +366,9 @@ async function main() {
     log(`latency ${JSON.stringify(latency)}`)
 
     // ---- throughput: M transfers at A, until the four others hold the last slot
+    const tSign = Date.now()
     await A.page.evaluate(pageSign, { pid, count: M, from: 1_000_000 })
+    const clientSignSeconds = (Date.now() - tSign) / 1000
     const target = slot + M
     const waits = others.map((p) => p.page.evaluate(pageWaitHead, { pid, slot: target, ms: 240_000 }))
     const sub = await A.page.evaluate(pageSubmitAll, { pid, inFlight: IN_FLIGHT })
@@ -373,6 +378,16 @@ async function main() {
     const seconds = (Math.max(...seen.map((w) => w.t)) - sub.t0) / 1000
     const assignments = { count: M, seconds: Math.round(seconds * 1000) / 1000, perSecond: Math.round(M / seconds), schedulerSeconds: Math.round(sub.tDone - sub.t0) / 1000 }
     log(`assignments ${JSON.stringify(assignments)}`)
+
+    // ---- the scheduler alone: a second process at A that no other page follows
+    const sp2 = await A.page.evaluate(pageSpawn, { lua, start: 1_000_000_000, scheduler: A.address })
+    if (sp2.status !== 200) throw new Error(`second spawn: ${sp2.status}: ${sp2.text}`)
+    await A.page.evaluate(pageSign, { pid: sp2.pid, count: M, from: 2_000_000 })
+    const alone = await A.page.evaluate(pageSubmitAll, { pid: sp2.pid, inFlight: IN_FLIGHT })
+    if (alone.bad.length) throw new Error(`schedule at A (alone): ${alone.bad.length} of ${M} failed: ${alone.bad[0]}`)
+    const schedulerOnly = { count: M, seconds: Math.round(alone.tDone - alone.t0) / 1000 }
+    schedulerOnly.perSecond = Math.round(M / schedulerOnly.seconds)
+    log(`scheduler only ${JSON.stringify(schedulerOnly)}`)
 
     if (outside.length) throw new Error(`requested outside 127.0.0.1: ${[...new Set(outside)].join(', ')}`)
     const ua = await A.page.evaluate(() => navigator.userAgent)
@@ -385,6 +400,8 @@ async function main() {
       assignments,
       baselineDeliveryPerSecond: baselineDelivery.perSecond,
       baselineDelivery: { count: M, seconds: Math.round(baselineDelivery.seconds * 1000) / 1000, perSecond: baselineDelivery.perSecond },
+      schedulerOnly,
+      clientSignPerSecond: Math.round(M / clientSignSeconds),
       baselineBytes: BASE_BYTES,
       inFlight: IN_FLIGHT,
       goals: { p50Ms: 150, assignmentsPerSecond: 500 },
