@@ -305,8 +305,6 @@ function hostFunctions(base: Message, ctx: ResolveContext): (op: string, args: V
         const values = args.length >= 3 ? message({ [text(key) ?? '']: value! }) : isMessage(key) ? key : emptyMessage()
         return [await setKeys(target, values, exec)]
       }
-      case 'event':
-        return ['ok']
       default:
         return ['error', `unknown ao function ${op}`]
     }

@@ -17,8 +17,9 @@
  * assignments, which the scheduler writes before it answers, so a result a
  * crash dropped is computed again, identically, when next asked for (from the
  * newest snapshot that did land). `flushResults` waits for the queue (a clean
- * shutdown, tests that read the store itself). A failed write is kept and
- * thrown by the next compute of that store and by `flushResults`.
+ * shutdown, tests that read the store itself). A batch whose write fails stays
+ * queued (and served) and is tried again by the next compute or flush; its
+ * error is thrown once, by whichever comes first.
  *
  * The queue is bounded: a compute that would make it longer than
  * MAX_QUEUED waits for the writer.
@@ -62,6 +63,9 @@ class ResultWriter {
   }
 
   async flush(): Promise<void> {
+    this.check()
+    // What a failure left queued is tried again.
+    if (this.queue.length > 0) this.kick()
     while (this.draining) await this.draining
     this.check()
   }
@@ -94,9 +98,10 @@ class ResultWriter {
           await Promise.all(batch.filter((p) => 'snapshot' in p.stored).map((p) => this.store.link(snapshotPath(p.pid, p.slot), p.id)))
         }
       } catch (e) {
-        // What did not land is computed again when asked for; the error is reported.
+        // The batch stays queued (still served) and is tried again by the next
+        // compute or flush; the error is reported once.
         this.failure = e
-        for (const p of [...batch, ...this.queue.splice(0)]) this.forget(p)
+        this.queue.unshift(...batch)
         return
       }
       for (const p of batch) this.forget(p)

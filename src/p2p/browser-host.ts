@@ -54,8 +54,7 @@ import type { Blockstore } from 'interface-blockstore'
 import type { Connection, PrivateKey, ServiceMap } from '@libp2p/interface'
 import { binaryText, type Value } from '../core/value.ts'
 import { sha256 } from '../crypto/hash.ts'
-import { Blocks } from '../snapshot/blocks.ts'
-import { BlockFetchTimeout } from './errors.ts'
+import { networkedBlocks } from './networked-blocks.ts'
 import { decodePayload } from './payload.ts'
 import { NODES_TOPIC } from './topics.ts'
 import type { Host, HostServices } from './host.ts'
@@ -150,24 +149,6 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
   const peerId = libp2p.peerId.toString()
   const timeoutMs = o.blockTimeoutMs ?? 20_000
 
-  const networked = {
-    put: (cid: Parameters<Blockstore['put']>[0], bytes: Uint8Array) => helia.blockstore.put(cid, bytes),
-    has: (cid: Parameters<Blockstore['has']>[0]) => helia.blockstore.has(cid),
-    async get(cid: Parameters<Blockstore['get']>[0]): Promise<Uint8Array> {
-      const parts: Uint8Array[] = []
-      try {
-        for await (const p of helia.blockstore.get(cid, { signal: AbortSignal.timeout(timeoutMs) })) parts.push(p)
-      } catch (e) {
-        const n = (e as Error)?.name
-        if (n === 'AbortError' || n === 'TimeoutError') throw new BlockFetchTimeout(`block ${cid} was not found on any connected peer within ${timeoutMs} ms`)
-        throw e
-      }
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-      let at = 0
-      for (const p of parts) { out.set(p, at); at += p.length }
-      return out
-    },
-  }
 
   const conns = (): Connection[] => libp2p.getConnections()
   const directlyConnected = (peer: string): boolean =>
@@ -282,7 +263,7 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
     peerId,
     mode: 'node',
     multiaddrs: () => libp2p.getMultiaddrs().map((a) => a.toString()).sort((a, b) => rank(a) - rank(b)),
-    blocks: new Blocks(networked),
+    blocks: networkedBlocks(helia, timeoutMs),
     dial,
     connections: () => conns().filter((c) => c.status === 'open').map((c) => ({
       peer: c.remotePeer.toString(),

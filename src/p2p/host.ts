@@ -34,8 +34,8 @@ import * as dagCbor from '@ipld/dag-cbor'
 import type { Blockstore } from 'interface-blockstore'
 import type { PrivateKey, ServiceMap } from '@libp2p/interface'
 import { sha256 } from '../crypto/hash.ts'
-import { Blocks } from '../snapshot/blocks.ts'
-import { BlockFetchTimeout } from './errors.ts'
+import type { Blocks } from '../snapshot/blocks.ts'
+import { networkedBlocks } from './networked-blocks.ts'
 
 export const DEFAULT_P2P_HOST = '127.0.0.1'
 
@@ -115,26 +115,6 @@ export async function createHost(opts: HostOptions = {}): Promise<Host> {
   const libp2p = helia.libp2p as unknown as Libp2p<HostServices>
   const pubsub = libp2p.services.pubsub
   const timeoutMs = opts.blockTimeoutMs ?? 20_000
-  // Helia's blockstore fetches what is missing; Blocks verifies every block against its CID.
-  const networked = {
-    put: (cid: Parameters<Blockstore['put']>[0], bytes: Uint8Array) => helia.blockstore.put(cid, bytes),
-    has: (cid: Parameters<Blockstore['has']>[0]) => helia.blockstore.has(cid),
-    async get(cid: Parameters<Blockstore['get']>[0]): Promise<Uint8Array> {
-      const parts: Uint8Array[] = []
-      try {
-        for await (const p of helia.blockstore.get(cid, { signal: AbortSignal.timeout(timeoutMs) })) parts.push(p)
-      } catch (e) {
-        if ((e as Error)?.name === 'AbortError' || (e as Error)?.name === 'TimeoutError') {
-          throw new BlockFetchTimeout(`block ${cid} was not found on any connected peer within ${timeoutMs} ms`)
-        }
-        throw e
-      }
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-      let at = 0
-      for (const p of parts) { out.set(p, at); at += p.length }
-      return out
-    },
-  }
   let stopped = false
   return {
     libp2p,
@@ -143,7 +123,7 @@ export async function createHost(opts: HostOptions = {}): Promise<Host> {
     peerId: libp2p.peerId.toString(),
     mode,
     multiaddrs: () => libp2p.getMultiaddrs().map((a) => a.toString()),
-    blocks: new Blocks(networked),
+    blocks: networkedBlocks(helia, timeoutMs),
     async dial(addr, signal) {
       await libp2p.dial(multiaddr(addr), { signal: signal ?? AbortSignal.timeout(10_000) })
     },

@@ -18,6 +18,7 @@ import { directGet } from '../../../src/core/resolver.ts'
 import { MemoryStore } from '../../../src/store/memory.ts'
 import type { Store } from '../../../src/store/store.ts'
 import { FsStore } from '../../../src/store/fs.ts'
+import { StoreFailed } from '../../../src/core/errors.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -416,5 +417,43 @@ describe('process@1.0 on a network (a stand-in NetworkPort)', () => {
     const ctx = ctxFor()
     const { proc } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
     await expect(run(proc, message({ path: 'compute', slot: 0n, quorum: 1n }), ctx)).rejects.toMatchObject({ name: 'NoNetwork', status: 503 })
+  })
+  it('a result write that fails is reported once (flushResults, else the next compute), stays queued and served, and lands when the store is back', async () => {
+    // A memory store whose writes fail while `failing` is set (a full disk, a closed database).
+    const inner = new MemoryStore()
+    let failing = false
+    const store: Store = {
+      name: 'failing',
+      read: (p) => inner.read(p),
+      list: (p) => inner.list(p),
+      write: (p, v) => (failing ? Promise.reject(new StoreFailed(`cannot write ${p}: disk full`)) : inner.write(p, v)),
+      link: (p, t) => (failing ? Promise.reject(new StoreFailed(`cannot link ${p}: disk full`)) : inner.link(p, t)),
+    }
+    const ctx = ctxFor(store)
+    const { proc, pid } = await spawn(ctx, { 'execution-device': 'counter@1.0' })
+    for (let i = 1; i <= 3; i++) await send(ctx, proc, { n: BigInt(i) })
+    await computeAt(ctx, proc, 0n)
+    await flushResults(store)
+
+    failing = true
+    const r1 = (await computeAt(ctx, proc, 1n)).value as Message
+    expect(r1['count']).toBe(1n)
+    await expect(flushResults(store)).rejects.toBeInstanceOf(StoreFailed)
+    // Still served from the queue, identically.
+    expect(messageId((await readResult(store, pid, 1n))!)).toBe(messageId(r1))
+    failing = false
+    await flushResults(store)
+    expect(messageId((await inner.read(`computed/${pid}/slot/1`)) as Message)).toBe(messageId(r1))
+
+    // Unflushed, the failure is thrown by the next compute of that store; then it goes on.
+    failing = true
+    expect((await computeAt(ctx, proc, 2n)).status).toBe('ok')
+    await new Promise((r) => setTimeout(r, 20))
+    await expect(computeAt(ctx, proc, 3n)).rejects.toBeInstanceOf(StoreFailed)
+    failing = false
+    expect(((await computeAt(ctx, proc, 3n)).value as Message)['count']).toBe(6n)
+    await flushResults(store)
+    expect(((await inner.read(`computed/${pid}/slot/2`)) as Message)['count']).toBe(3n)
+    expect(((await inner.read(`computed/${pid}/slot/3`)) as Message)['count']).toBe(6n)
   })
 })
