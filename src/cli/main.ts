@@ -3,6 +3,7 @@
  * writes the typed-JSON message format (see README).
  */
 import '../p2p/polyfill.ts' // Node 20: Promise.withResolvers, before any libp2p code runs (ao relay, ao serve --bootstrap)
+import { useNodeHashes } from '../crypto/node-hashes.ts'
 import { parseTypedJson, stringifyTyped } from '../core/typed-json.ts'
 import { isMessage, type Message, type Value } from '../core/value.ts'
 import { messageId } from '../core/id.ts'
@@ -19,6 +20,8 @@ import { ans104Cli } from './ans104.ts'
 import { parsePathString } from '../core/path.ts'
 import type { Tabm } from '../codecs/tabm.ts'
 import type { HttpMessage } from '../codecs/httpsig/types.ts'
+
+useNodeHashes()
 
 const USAGE = `usage: ao <command> [options] FILE      (FILE may be - for standard input)
 

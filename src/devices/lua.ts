@@ -28,7 +28,7 @@ import { sha256 } from '../crypto/hash.ts'
 import { hashpath } from '../core/hashpath.ts'
 import { MessageNotFound } from '../core/errors.ts'
 import { numberedToList } from '../codecs/structured.ts'
-import { encodeList, isNumberedMessage } from '../lua/codec.ts'
+import { isNumberedMessage } from '../lua/codec.ts'
 import {
   DEFAULT_LIMITS, LuaBadSnapshot, LuaLoadError, LuaStateUnavailable, LuaVM, type CallLimits,
 } from '../lua/vm.ts'
@@ -360,8 +360,7 @@ const compute: KeyHandler = async (key, rawBase, req, ctx) => {
   params = (await loadLinks(params, ctx)) as Value[]
 
   const vm = handle.vm
-  const encoded = encodeList(params)
-  const res = await vm.call(fname, encoded, {
+  const res = await vm.call(fname, params, {
     seed: seedOf(fname, base, req),
     now: nowOf(req),
     limits: limitsOf(ctx),

@@ -3,15 +3,17 @@
  * module. It makes the VM deterministic and sandboxed, and returns the
  * internal functions the host calls (kept in the registry, never in _G):
  *
- *   start(fname, args, seed1, seed2, now, limit)  prepare a call in a coroutine
- *   resume(bytes|nil) → kind, payload              run it until it ends or asks the host
+ *   start(fname, seed1, seed2, now, limit, ...)  prepare a call in a coroutine
+ *   resume(answer|nil) → kind, ...                 run it until it ends or asks the host
  *   snapshot() → bytes / restore(bytes)            the portable state format
  *   install(names)                                  the `ao` library (after the modules)
  *   sandbox(paths)                                  HyperBEAM's `sandbox` option
  *   functions() → bytes                             the global function names
  *
- * Values cross the boundary in one binary format (little-endian), shared
- * with src/lua/codec.ts:
+ * A call's arguments, results and the values of ao.* travel as Lua values
+ * the host builds and reads through the C API (src/lua/marshal.ts). Errors,
+ * sandbox paths, function lists and snapshots use one binary format
+ * (little-endian), shared with src/lua/codec.ts:
  *   'n' nil · 'T' true · 'F' false · 'i' int64 · 'f' double · 's' u32 length + bytes
  *   'a' u32 n + n values (a list) · 'm' u32 n + n (key, value) pairs (a map)
  */
@@ -275,19 +277,21 @@ for v in rawnext, names do if type(v) == 'table' then anchors[v] = true end end
 local function add_builtin(nm, v) names[v] = nm; byname[nm] = v end
 
 -- ---------------------------------------------------------------- calls
+-- The host's answer is a list the host built with the C API ({n = count, ...}).
 local function host(op, ...)
   if current == nil then error('ao.' .. op .. ' can only be called during a call', 2) end
-  local r, _, n = dec(co_yield(YIELD, op, encode_list(select('#', ...), ...)), 1)
+  local r = co_yield(YIELD, op, tpack(...))
   if r[1] == '\0ao-error' then error(r[2], 2) end
-  return unpack(r, 1, n)
+  return unpack(r, 1, r.n)
 end
 
 local I = {}
-function I.start(fname, args, s1, s2, t, lim)
+-- The arguments arrive as Lua values the host pushed with the C API.
+function I.start(fname, s1, s2, t, lim, ...)
   local f = rawget(G, fname)
   if f == nil then f = G[fname] end
   if f == nil then error("function '" .. tostring(fname) .. "' is not defined", 0) end
-  local a, _, n = dec(args, 1)
+  local a, n = { ... }, select('#', ...)
   now, used, limit, exhausted = t, 0, lim, false
   rand_seed(s1, s2)
   current = co_create(function() return f(unpack(a, 1, n)) end)
@@ -302,7 +306,7 @@ local function finish(co, ok, ...)
       local ok2, b = pcall(encode_list, 1, msg)
       return 'error', ok2 and b or encode_list(1, tostring(msg)), traceback(co, type(msg) == 'string' and msg or nil)
     end
-    return 'done', encode_list(select('#', ...), ...)
+    return 'done', ...
   end
   local tag, op, payload = ...
   if tag ~= YIELD then
@@ -311,10 +315,10 @@ local function finish(co, ok, ...)
   end
   return 'yield', op, payload
 end
-function I.resume(bytes)
+function I.resume(answer)
   local co = current
-  if bytes == nil then return finish(co, co_resume(co)) end
-  return finish(co, co_resume(co, bytes))
+  if answer == nil then return finish(co, co_resume(co)) end
+  return finish(co, co_resume(co, answer))
 end
 function I.used() return used end
 
@@ -490,5 +494,8 @@ function I.restore(s)
 end
 
 function I.encode(n, ...) return encode_list(n, ...) end
+-- The byte encoding's view of values, for tests of the C API path (src/lua/marshal.ts).
+function I.reencode(s) local a, _, n = dec(s, 1); return encode_list(n, unpack(a, 1, n)) end
+function I.encode_of(fname) return encode_list(1, G[fname]()) end
 return I
 `

@@ -10,10 +10,12 @@
  * LuaInstructionLimit) and memory (wasmoon's allocator cap: LuaMemoryLimit).
  */
 import { LuaEngine, LuaFactory, LUA_REGISTRYINDEX } from 'wasmoon'
-import { AoError } from '../core/errors.ts'
+import { AoError, BadInput } from '../core/errors.ts'
 import type { Value } from '../core/value.ts'
 import { PRELUDE } from './prelude.ts'
 import { decodeList, decodeValue, encodeList } from './codec.ts'
+import { LuaMarshal } from './marshal.ts'
+import { luaApi, watchLuaInstances } from './raw-exports.ts'
 import { luaWasmUrl } from './wasm-url.ts'
 
 /** A Lua error raised by a script (HyperBEAM: `{error, #{status 500, body, trace}}`). */
@@ -62,9 +64,13 @@ export class LuaVM {
   /** Bumped by every call that changes the state (see LuaStateHandle). */
   generation = 0
   private busy = false
-  private constructor(private readonly engine: LuaEngine, private readonly lua: Lua, private readonly mod: Module, private readonly L: number) {}
+  private readonly marshal: LuaMarshal
+  private constructor(private readonly engine: LuaEngine, private readonly lua: Lua, private readonly mod: Module, private readonly L: number) {
+    this.marshal = new LuaMarshal(luaApi(mod), L)
+  }
 
   static async create(): Promise<LuaVM> {
+    watchLuaInstances()
     const factory = new LuaFactory(await luaWasmUrl())
     const wasm = await factory.getLuaModule()
     // The hash seed and the initial random state mix in time(NULL): stop the clock.
@@ -215,46 +221,134 @@ export class LuaVM {
     this.generation++
   }
 
-  /** Call a global function with arguments (or their encoding); `ao.*` calls are served by env.host. */
-  async call(fname: string, args: Value[] | Uint8Array, env: CallEnv): Promise<CallResult> {
+  /**
+   * Call a prelude function with the values `push` puts on the stack (it
+   * returns how many); `read` sees the results, `count` of them from `first`.
+   * A Lua error becomes LuaLoadError (or LuaMemoryLimit).
+   */
+  private invoke<T>(fn: string, push: () => number, read: (first: number, count: number) => T): T {
+    const { lua, L } = this
+    const top = lua.lua_gettop(L)
+    try {
+      lua.lua_getfield(L, LUA_REGISTRYINDEX, 'ao-tab')
+      this.uncapped(() => this.marshal.enter())
+      lua.lua_getfield(L, top + 1, fn)
+      const first = lua.lua_gettop(L)
+      const n = this.uncapped(push)
+      if (lua.lua_pcallk(L, n, -1, 0, 0, null) !== 0) {
+        const msg = this.stringAt(-1)
+        if (this.memoryExceeded()) throw new LuaMemoryLimit('Lua memory limit exceeded')
+        throw new LuaLoadError(msg)
+      }
+      // Reading may intern strings (allocations): uncapped too.
+      return this.uncapped(() => read(first, lua.lua_gettop(L) - first + 1))
+    } finally {
+      this.marshal.leave()
+      lua.lua_settop(L, top)
+    }
+  }
+
+  /**
+   * Values are pushed with the memory cap lifted: an allocation failing
+   * outside a protected call would abort the VM. The cap applies again when
+   * the script runs (and counts what was pushed).
+   */
+  private uncapped<T>(f: () => T): T {
+    const g = this.engine.global
+    const max = g.getMemoryMax()
+    g.setMemoryMax(undefined)
+    try { return f() } finally { g.setMemoryMax(max) }
+  }
+
+  /** Call a global function with arguments; `ao.*` calls are served by env.host. */
+  async call(fname: string, args: Value[], env: CallEnv): Promise<CallResult> {
     if (this.busy) throw new LuaStateUnavailable('this Lua state is already running a call')
     this.busy = true
     this.generation++
     this.engine.global.setMemoryMax(this.memoryUsed() + env.limits.memory)
+    const m = this.marshal
+    const { lua, L } = this
+    m.begin()
     try {
       try {
-        this.internal('start', [fname, args instanceof Uint8Array ? args : encodeList(args), env.seed[0], env.seed[1], env.now, BigInt(env.limits.instructions)], 0)
+        this.invoke('start', () => {
+          this.pushBytes(new TextEncoder().encode(fname))
+          lua.lua_pushinteger(L, env.seed[0])
+          lua.lua_pushinteger(L, env.seed[1])
+          lua.lua_pushinteger(L, env.now)
+          lua.lua_pushinteger(L, BigInt(env.limits.instructions))
+          for (const a of args) m.push(a)
+          return 5 + args.length
+        }, () => undefined)
       } catch (e) {
         if (e instanceof LuaLoadError) return { ok: false, error: new LuaScriptError(e.message, '') }
         throw e
       }
-      let resume: Uint8Array | undefined
+      let answer: Value[] | undefined
       for (;;) {
-        const [kindB, a, b] = this.internal('resume', [resume], 3)
-        const kind = new TextDecoder().decode(kindB!)
-        if (kind === 'done') return { ok: true, values: decodeList(a!) }
-        if (kind === 'limit') throw new LuaInstructionLimit(`Lua call ${fname} ran more than ${env.limits.instructions} instructions`)
-        if (kind === 'error') {
-          const [body] = decodeList(a!)
-          if (body === 'not enough memory' || this.memoryExceeded()) throw new LuaMemoryLimit(`Lua call ${fname} exceeded its memory limit of ${env.limits.memory} bytes`)
-          const trace = b ? new TextDecoder().decode(b) : ''
-          return { ok: false, error: new LuaScriptError(body ?? 'Lua error', trace) }
+        type Step = { kind: 'done'; values: Value[] } | { kind: 'limit' } | { kind: 'error'; body: Value; trace: string } |
+          { kind: 'yield'; op: string; args: Value[] | Error } | { kind: 'bad'; message: string }
+        const step: Step = this.invoke('resume', () => {
+          if (answer === undefined) return 0
+          m.pushPacked(answer)
+          return 1
+        }, (first, count): Step => {
+          const kind = this.stringAt(first)
+          if (kind === 'done') {
+            try {
+              const values: Value[] = []
+              for (let i = 1; i < count; i++) values.push(m.read(first + i))
+              return { kind, values }
+            } catch (e) {
+              if (e instanceof BadInput) return { kind: 'bad', message: e.message }
+              throw e
+            }
+          }
+          if (kind === 'limit') return { kind }
+          if (kind === 'error') {
+            const [body] = decodeList(this.bytesAt(first + 1))
+            return { kind, body: body ?? 'Lua error', trace: count > 2 ? this.stringAt(first + 2) : '' }
+          }
+          let opArgs: Value[] | Error
+          try { opArgs = m.readPacked(first + 2) } catch (e) {
+            if (!(e instanceof BadInput)) throw e
+            opArgs = e
+          }
+          return { kind: 'yield', op: this.stringAt(first + 1), args: opArgs }
+        })
+        if (step.kind === 'done') return { ok: true, values: step.values }
+        if (step.kind === 'bad') return { ok: false, error: new LuaScriptError(step.message, '') }
+        if (step.kind === 'limit') throw new LuaInstructionLimit(`Lua call ${fname} ran more than ${env.limits.instructions} instructions`)
+        if (step.kind === 'error') {
+          if (step.body === 'not enough memory' || this.memoryExceeded()) throw new LuaMemoryLimit(`Lua call ${fname} exceeded its memory limit of ${env.limits.memory} bytes`)
+          return { ok: false, error: new LuaScriptError(step.body, step.trace) }
         }
-        // A yield: the script called ao.<op>.
-        const op = new TextDecoder().decode(a!)
-        const opArgs = decodeList(b!)
-        let res: Value[]
+        // A yield: the script called ao.<op>. Host failures are raised in the
+        // script, where ao.<op> was called.
+        const { op } = step
         try {
-          res = await env.host(op, opArgs)
+          if (step.args instanceof Error) throw step.args
+          answer = await env.host(op, step.args)
         } catch (e) {
-          // Host failures are raised in the script, where ao.<op> was called.
-          res = ['\0ao-error', `ao.${op}: ${e instanceof Error ? e.message : String(e)}`]
+          answer = ['\0ao-error', `ao.${op}: ${e instanceof Error ? e.message : String(e)}`]
         }
-        resume = encodeList(res)
       }
     } finally {
+      m.end()
       this.busy = false
     }
+  }
+
+  /** Values through the byte encoding, into Lua and back (for tests of the C API path). */
+  legacyRoundTrip(values: Value[]): Value[] {
+    const [b] = this.internal('reencode', [encodeList(values)], 1)
+    return decodeList(b!)
+  }
+
+  /** What a global function returns, through the byte encoding (for tests). */
+  legacyResult(fname: string): Value {
+    const [b] = this.internal('encode_of', [fname], 1)
+    return decodeList(b!)[0]!
   }
 
   /** Decode bytes produced by the prelude's encoder (for tests). */

@@ -26,7 +26,7 @@
  *
  *   entry := "AOE" version(1) kind('v' | 'l') len payload sha256(payload)[0..8]
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../crypto/hash.ts'
 import { Atom, Float, Link, emptyMessage, type Message, type Value } from '../core/value.ts'
 import { compareUtf8 } from '../core/bytes.ts'
 import { StoreFailed, UnencodableValue } from '../core/errors.ts'

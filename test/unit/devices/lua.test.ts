@@ -466,6 +466,9 @@ describe('lua@5.3a as the execution device of process@1.0', () => {
       // The uninterrupted node gives the same slot-4 result.
       const u4 = await run(proc, message({ path: 'compute', slot: 4n }), ctx1)
       expect(withoutPriv(at(u4.value as Value, 'results')!)).toBe(withoutPriv(at(o4.value as Value, 'results')!))
+      // Both nodes write results behind: let them land before the directory goes.
+      await flushResults(ctx1.store!)
+      await flushResults(ctx2.store!)
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

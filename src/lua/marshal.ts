@@ -1,0 +1,469 @@
+/**
+ * Values between AO-Core and a Lua stack, built and read through Lua's C API
+ * (wasmoon's raw exports) instead of a byte encoding the prelude parses in
+ * Lua: a table is made with lua_createtable / lua_rawset and read with
+ * lua_next, so no interpreted Lua runs per element. The conversion rules are
+ * the ones src/lua/codec.ts states (that encoding stays for the rare paths:
+ * errors, sandbox, functions, snapshots).
+ *
+ * Identity is kept across a call: a message or list pushed into Lua that comes
+ * back unchanged (the same table, the same contents) is returned as the very
+ * object that went in. Unchanged sub-messages of a process state (its
+ * `process`, its module) so keep their cached IDs instead of being hashed
+ * again every slot. The tables pushed during a call are anchored in the
+ * registry until the call ends, so a pointer seen again is the same table.
+ *
+ * Strings of 8 bytes or more are interned in a VM-wide cache (a registry
+ * table; Lua strings are immutable values): pushing one the VM already holds
+ * is one lua_rawgeti, and reading one back is a pointer lookup, not a decode.
+ * A process state's IDs, keys and module text cross every slot, so most of
+ * its strings are hits. The cache is dropped between calls once it holds
+ * 100,000 strings or 32 MiB.
+ */
+import { LUA_REGISTRYINDEX } from 'wasmoon'
+import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
+import { BadInput } from '../core/errors.ts'
+import { compareUtf8 } from '../core/bytes.ts'
+import { isNumberedMessage, luaNumberText } from './codec.ts'
+
+const INT64_MIN = -(1n << 63n)
+const INT64_MAX = (1n << 63n) - 1n
+const MAX_DEPTH = 200
+/** Strings at least this long are interned in the VM's string cache. */
+const INTERN_MIN = 8
+const INTERN_MAX_COUNT = 100_000
+const INTERN_MAX_BYTES = 32 * 1024 * 1024
+
+const T_NIL = 0, T_BOOLEAN = 1, T_NUMBER = 3, T_STRING = 4, T_TABLE = 5
+
+const utf8 = new TextEncoder()
+const strict = new TextDecoder('utf-8', { fatal: true })
+const lenient = new TextDecoder()
+const NIL = new Atom('nil')
+
+/** The raw C API of one wasmoon module (the `_lua_*` exports). */
+export interface LuaApi {
+  HEAPU8: Uint8Array
+  HEAPU32: Uint32Array
+  _malloc(n: number): number
+  _free(p: number): void
+  _lua_gettop(L: number): number
+  _lua_settop(L: number, i: number): void
+  _lua_checkstack(L: number, n: number): number
+  _lua_pushvalue(L: number, i: number): void
+  _lua_type(L: number, i: number): number
+  _lua_toboolean(L: number, i: number): number
+  _lua_isinteger(L: number, i: number): number
+  _lua_tointegerx(L: number, i: number, p: number): bigint
+  _lua_tonumberx(L: number, i: number, p: number): number
+  _lua_tolstring(L: number, i: number, lenPtr: number): number
+  _lua_topointer(L: number, i: number): number
+  _lua_next(L: number, i: number): number
+  _lua_pushnil(L: number): void
+  _lua_pushboolean(L: number, b: number): void
+  _lua_pushinteger(L: number, n: bigint): void
+  _lua_pushnumber(L: number, n: number): void
+  _lua_pushlstring(L: number, p: number, n: number): number
+  _lua_createtable(L: number, narr: number, nrec: number): void
+  _lua_rawset(L: number, i: number): void
+  _lua_rawseti(L: number, i: number, n: bigint): void
+  _lua_setfield(L: number, i: number, k: number): void
+  _lua_getfield(L: number, i: number, k: number): number
+  _lua_rawgeti(L: number, i: number, n: bigint): number
+}
+
+/** A table nested deeper than a call's values may be. */
+export class LuaValueTooDeep extends BadInput {}
+/** A table that contains itself cannot become a message. */
+export class LuaCyclicValue extends BadInput {}
+
+interface KeyEntry { rank: number; num: number; text: string; value: Value }
+
+/** Lua's key order (numbers, booleans, strings bytewise) for the keys of one table. */
+function compareKeys(a: KeyEntry, b: KeyEntry): number {
+  if (a.rank !== b.rank) return a.rank - b.rank
+  if (a.rank === 1) return a.num - b.num
+  if (a.rank === 2) return a.num - b.num
+  return compareUtf8(a.text, b.text)
+}
+
+function sameValue(a: Value | undefined, b: Value): boolean {
+  if (a === b) return true
+  if (a instanceof Float) return b instanceof Float && Object.is(a.value, b.value)
+  return false
+}
+
+/** The shape a pushed JS object has in Lua, and so the shape it comes back in. */
+function sameShape(twin: Message | Value[], got: Message | Value[]): boolean {
+  if (Array.isArray(twin)) {
+    if (!Array.isArray(got) || got.length !== twin.length) return false
+    for (let i = 0; i < got.length; i++) if (!sameValue(twin[i], got[i]!)) return false
+    return true
+  }
+  if (Array.isArray(got)) return false
+  const keys = Object.keys(got)
+  if (keys.length !== Object.keys(twin).length) return false
+  for (const k of keys) if (!sameValue(twin[k], got[k]!)) return false
+  return true
+}
+
+/**
+ * One call's marshalling session on a Lua state: `push` JS values onto its
+ * stack, `read` values off it. `begin` anchors what is pushed; `end` lets it go.
+ */
+export class LuaMarshal {
+  private scratch = 0
+  private scratchSize = 0
+  private lenPtr: number
+  private anchorName: number
+  private nName: number
+  private anchored = 0
+  /** Lua table pointer → the JS message or list it was built from. */
+  private tables = new Map<number, Message | Value[]>()
+  private cacheName: number
+  /** Stack index of the string cache table while a call is marshalled (0: none). */
+  private cacheAt = 0
+  /** Stack index of this call's anchor table while marshalling (0: none). */
+  private anchorAt = 0
+  /** Interned strings: JS string → index in the cache table; data pointer → JS string. */
+  private interned = new Map<string, number>()
+  private byPointer = new Map<number, string>()
+  private internedBytes = 0
+  private onPath = new Set<number>()
+  private active = false
+
+  constructor(private readonly api: LuaApi, private readonly L: number) {
+    this.lenPtr = api._malloc(8)
+    const name = utf8.encode('ao-tab-anchors\0')
+    this.anchorName = api._malloc(name.length)
+    api.HEAPU8.set(name, this.anchorName)
+    this.nName = api._malloc(2)
+    api.HEAPU8.set([110, 0], this.nName)
+    const cache = utf8.encode('ao-tab-strings\0')
+    this.cacheName = api._malloc(cache.length)
+    api.HEAPU8.set(cache, this.cacheName)
+  }
+
+  /**
+   * Put the string cache on the stack (its index is used until `leave`).
+   * Between calls a full cache is dropped and started again.
+   */
+  enter(): void {
+    const { api, L } = this
+    if (this.cacheAt !== 0) throw new Error('LuaMarshal.enter: already entered')
+    const full = this.interned.size >= INTERN_MAX_COUNT || this.internedBytes >= INTERN_MAX_BYTES
+    if (full || api._lua_getfield(L, LUA_REGISTRYINDEX, this.cacheName) !== T_TABLE) {
+      if (!full) api._lua_settop(L, -2)
+      api._lua_createtable(L, 0, 0)
+      api._lua_pushvalue(L, -1)
+      api._lua_setfield(L, LUA_REGISTRYINDEX, this.cacheName)
+      this.interned.clear()
+      this.byPointer.clear()
+      this.internedBytes = 0
+    }
+    this.cacheAt = api._lua_gettop(L)
+    if (this.active) {
+      api._lua_getfield(L, LUA_REGISTRYINDEX, this.anchorName)
+      this.anchorAt = api._lua_gettop(L)
+    }
+  }
+
+  /** The caller restores the stack below what `enter` pushed. */
+  leave(): void {
+    this.cacheAt = 0
+    this.anchorAt = 0
+  }
+
+  /** Push values as one packed list, `{n = count, ...}` (table.pack's shape). */
+  pushPacked(values: Value[]): void {
+    const { api, L } = this
+    api._lua_createtable(L, values.length, 1)
+    for (let i = 0; i < values.length; i++) {
+      this.push(values[i]!, 1)
+      api._lua_rawseti(L, -2, BigInt(i + 1))
+    }
+    api._lua_pushinteger(L, BigInt(values.length))
+    api._lua_setfield(L, -2, this.nName)
+  }
+
+  /** The values of a packed list (`{n = count, ...}`) at a stack index. */
+  readPacked(idx: number): Value[] {
+    const { api, L } = this
+    const at = idx < 0 ? api._lua_gettop(L) + idx + 1 : idx
+    if (api._lua_type(L, at) !== T_TABLE) return []
+    api._lua_getfield(L, at, this.nName)
+    const n = api._lua_isinteger(L, -1) ? Number(api._lua_tointegerx(L, -1, 0)) : 0
+    api._lua_settop(L, -2)
+    const out: Value[] = []
+    for (let i = 1; i <= n; i++) {
+      api._lua_rawgeti(L, at, BigInt(i))
+      try { out.push(this.readAt(api._lua_gettop(L), 1)) } finally { api._lua_settop(L, -2) }
+    }
+    return out
+  }
+
+  /** Start a call: tables pushed from now on are kept alive (and recognized) until `end`. */
+  begin(): void {
+    const { api, L } = this
+    api._lua_createtable(L, 0, 0)
+    api._lua_setfield(L, LUA_REGISTRYINDEX, this.anchorName)
+    this.anchored = 0
+    this.tables.clear()
+    this.active = true
+  }
+
+  end(): void {
+    if (!this.active) return
+    const { api, L } = this
+    api._lua_pushnil(L)
+    api._lua_setfield(L, LUA_REGISTRYINDEX, this.anchorName)
+    this.tables.clear()
+    this.active = false
+  }
+
+  private anchorTop(): void {
+    const { api, L } = this
+    api._lua_pushvalue(L, -1)
+    api._lua_rawseti(L, this.anchorAt, BigInt(++this.anchored))
+  }
+
+  private ensureScratch(n: number): number {
+    if (n > this.scratchSize) {
+      if (this.scratch) this.api._free(this.scratch)
+      this.scratchSize = Math.max(n, 256, this.scratchSize * 2)
+      this.scratch = this.api._malloc(this.scratchSize)
+    }
+    return this.scratch
+  }
+
+  // ---------------------------------------------------------------- JS → Lua
+
+  /** Push one value; throws BadInput for what Lua cannot hold. */
+  push(v: Value, depth = 0): void {
+    if (depth > MAX_DEPTH) throw new LuaValueTooDeep('a value nested more than 200 deep cannot be passed to Lua')
+    const { api, L } = this
+    if (typeof v === 'string') this.pushString(v)
+    else if (v instanceof Uint8Array) this.pushBytes(v)
+    else if (typeof v === 'bigint') {
+      if (v >= INT64_MIN && v <= INT64_MAX) api._lua_pushinteger(L, v)
+      else this.pushString(v.toString())
+    } else if (v instanceof Float) api._lua_pushnumber(L, v.value)
+    else if (v === true || v === false) api._lua_pushboolean(L, v ? 1 : 0)
+    else if (isAtom(v)) this.pushString(atomName(v))
+    else if (v instanceof Link) this.pushString(v.id)
+    else if (Array.isArray(v)) this.pushList(v, v, depth)
+    else if (isMessage(v)) {
+      if (isNumberedMessage(v)) {
+        const list: Value[] = []
+        for (let i = 1; i in v; i++) list.push(v[String(i)]!)
+        this.pushList(list, v, depth)
+      } else this.pushMap(v, depth)
+    } else throw new BadInput('a value that cannot be passed to Lua')
+  }
+
+  private pushList(list: Value[], twin: Message | Value[], depth: number): void {
+    const { api, L } = this
+    if (!api._lua_checkstack(L, 4)) throw new LuaValueTooDeep('the Lua stack cannot hold this value')
+    api._lua_createtable(L, list.length, 0)
+    for (let i = 0; i < list.length; i++) {
+      this.push(list[i]!, depth + 1)
+      api._lua_rawseti(L, -2, BigInt(i + 1))
+    }
+    this.remember(twin)
+  }
+
+  private pushMap(m: Message, depth: number): void {
+    const { api, L } = this
+    if (!api._lua_checkstack(L, 4)) throw new LuaValueTooDeep('the Lua stack cannot hold this value')
+    const keys = Object.keys(m)
+    api._lua_createtable(L, 0, keys.length)
+    for (const k of keys) {
+      const x = m[k]
+      if (x === undefined) continue
+      this.pushString(k)
+      this.push(x, depth + 1)
+      api._lua_rawset(L, -3)
+    }
+    this.remember(m)
+  }
+
+  private remember(twin: Message | Value[]): void {
+    if (this.anchorAt === 0) return
+    this.tables.set(this.api._lua_topointer(this.L, -1), twin)
+    this.anchorTop()
+  }
+
+  private pushString(s: string): void {
+    const { api, L } = this
+    const cached = s.length >= INTERN_MIN && this.cacheAt !== 0 ? this.interned.get(s) : undefined
+    if (cached !== undefined) {
+      api._lua_rawgeti(L, this.cacheAt, BigInt(cached))
+      return
+    }
+    const n = s.length
+    let len = -1
+    if (n <= 64) {
+      const p = this.ensureScratch(n)
+      const heap = api.HEAPU8
+      let i = 0
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i)
+        if (c >= 0x80) break
+        heap[p + i] = c
+      }
+      if (i === n) len = n
+    }
+    if (len < 0) {
+      const p = this.ensureScratch(n * 3)
+      len = utf8.encodeInto(s, api.HEAPU8.subarray(p, p + n * 3)).written
+    }
+    api._lua_pushlstring(L, this.scratch, len)
+    if (len >= INTERN_MIN && this.cacheAt !== 0 && s.isWellFormed()) this.intern(s, len, api._lua_tolstring(L, -1, 0))
+  }
+
+  /** Keep the string on top of the stack in the cache as `s`. */
+  private intern(s: string, len: number, pointer: number): void {
+    const { api, L } = this
+    const id = this.interned.size + 1
+    api._lua_pushvalue(L, -1)
+    api._lua_rawseti(L, this.cacheAt, BigInt(id))
+    this.interned.set(s, id)
+    this.byPointer.set(pointer, s)
+    this.internedBytes += len
+  }
+
+  private pushBytes(b: Uint8Array): void {
+    const p = this.ensureScratch(b.length)
+    this.api.HEAPU8.set(b, p)
+    this.api._lua_pushlstring(this.L, p, b.length)
+  }
+
+  // ---------------------------------------------------------------- Lua → JS
+
+  /** The value at a stack index (absolute or relative). */
+  read(idx: number): Value {
+    const { api, L } = this
+    const at = idx < 0 ? api._lua_gettop(L) + idx + 1 : idx
+    return this.readAt(at, 0)
+  }
+
+  private readAt(at: number, depth: number): Value {
+    const { api, L } = this
+    switch (api._lua_type(L, at)) {
+      case T_BOOLEAN: return api._lua_toboolean(L, at) !== 0
+      case T_NUMBER: return api._lua_isinteger(L, at) ? api._lua_tointegerx(L, at, 0) : new Float(api._lua_tonumberx(L, at, 0))
+      case T_STRING: return this.readString(at)
+      case T_TABLE: return this.readTable(at, depth)
+      default: return NIL
+    }
+  }
+
+  private readString(at: number): string | Uint8Array {
+    const { api, L } = this
+    const p = api._lua_tolstring(L, at, this.lenPtr)
+    const n = api.HEAPU32[this.lenPtr >>> 2]!
+    if (n >= INTERN_MIN) {
+      const known = this.byPointer.get(p)
+      if (known !== undefined) return known
+    }
+    const heap = api.HEAPU8
+    let s: string | undefined
+    if (n <= 64) {
+      let ascii = true
+      for (let i = 0; i < n; i++) if (heap[p + i]! >= 0x80) { ascii = false; break }
+      if (ascii) s = String.fromCharCode.apply(null, heap.subarray(p, p + n) as unknown as number[])
+    }
+    if (s === undefined) {
+      try { s = strict.decode(heap.subarray(p, p + n)) } catch { return heap.slice(p, p + n) }
+    }
+    // A string the script made, likely to cross again (a new key, a new ID).
+    if (n >= INTERN_MIN && this.cacheAt !== 0 && !this.interned.has(s)) {
+      api._lua_pushvalue(L, at)
+      this.intern(s, n, p)
+      api._lua_settop(L, -2)
+    }
+    return s
+  }
+
+  private readTable(at: number, depth: number): Value {
+    const { api, L } = this
+    if (depth >= MAX_DEPTH) throw new LuaValueTooDeep('a Lua value nested more than 200 deep cannot be returned')
+    const ptr = api._lua_topointer(L, at)
+    if (this.onPath.has(ptr)) throw new LuaCyclicValue('cannot convert a table that contains itself')
+    if (!api._lua_checkstack(L, 4)) throw new LuaValueTooDeep('the Lua stack cannot hold this value')
+    this.onPath.add(ptr)
+    const entries: KeyEntry[] = []
+    let listLike = true
+    try {
+      api._lua_pushnil(L)
+      while (api._lua_next(L, at) !== 0) {
+        const top = api._lua_gettop(L)
+        const kt = api._lua_type(L, top - 1)
+        const vt = api._lua_type(L, top)
+        if ((kt === T_STRING || kt === T_NUMBER || kt === T_BOOLEAN) &&
+          (vt === T_STRING || vt === T_NUMBER || vt === T_BOOLEAN || vt === T_TABLE)) {
+          let e: KeyEntry
+          if (kt === T_STRING) {
+            const k = this.readString(top - 1)
+            e = { rank: 4, num: 0, text: typeof k === 'string' ? k : lenient.decode(k), value: null }
+            listLike = false
+          } else if (kt === T_NUMBER) {
+            if (api._lua_isinteger(L, top - 1)) {
+              const k = api._lua_tointegerx(L, top - 1, 0)
+              e = { rank: 1, num: Number(k), text: k.toString(), value: null }
+            } else {
+              const x = api._lua_tonumberx(L, top - 1, 0)
+              e = { rank: 1, num: x, text: luaNumberText(x), value: null }
+              listLike = false
+            }
+          } else {
+            const b = api._lua_toboolean(L, top - 1) !== 0
+            e = { rank: 2, num: b ? 1 : 0, text: b ? 'true' : 'false', value: null }
+            listLike = false
+          }
+          e.value = this.readAt(top, depth + 1)
+          entries.push(e)
+        }
+        api._lua_settop(L, top - 1)
+      }
+    } finally {
+      this.onPath.delete(ptr)
+    }
+    let out: Message | Value[]
+    const list = listLike ? asList(entries) : undefined
+    if (list) out = list
+    else {
+      if (entries.length > 1) entries.sort(compareKeys)
+      const m = emptyMessage()
+      for (const e of entries) m[e.text] = e.value
+      out = m
+    }
+    const twin = this.tables.get(ptr)
+    return twin !== undefined && sameShape(twin, out) ? twin : out
+  }
+
+  /** Free the buffers this session holds (the VM is going away). */
+  dispose(): void {
+    this.end()
+    if (this.scratch) this.api._free(this.scratch)
+    this.api._free(this.lenPtr)
+    this.api._free(this.anchorName)
+    this.api._free(this.nName)
+    this.api._free(this.cacheName)
+    this.scratch = 0
+  }
+}
+
+/** Integer keys exactly 1..n (n ≥ 0) → the values in order; otherwise undefined. */
+function asList(entries: KeyEntry[]): Value[] | undefined {
+  const n = entries.length
+  const out = new Array<Value>(n)
+  const seen = new Uint8Array(n + 1)
+  for (const e of entries) {
+    const i = e.num
+    if (!Number.isInteger(i) || i < 1 || i > n || seen[i]) return undefined
+    seen[i] = 1
+    out[i - 1] = e.value
+  }
+  return out
+}

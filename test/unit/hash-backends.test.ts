@@ -1,0 +1,34 @@
+/** The node:crypto backend gives the same bytes as @noble for every hash the core uses. */
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { nobleHashes } from '../../src/crypto/hash.ts'
+import { nodeHashes } from '../../src/crypto/node-hashes.ts'
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
+
+describe('hash backends', () => {
+  it('sha256/384/512, HMAC-SHA256 and the `ao` HMAC agree on random inputs', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ maxLength: 100 }), (b, key) => {
+      for (const f of ['sha256', 'sha384', 'sha512', 'hmacAo'] as const) {
+        expect(hex(nodeHashes[f](b))).toBe(hex(nobleHashes[f](b)))
+      }
+      expect(hex(nodeHashes.hmacSha256(key, b))).toBe(hex(nobleHashes.hmacSha256(key, b)))
+    }), { numRuns: 300 })
+  })
+
+  it('known answers: SHA-256("abc") and HMAC-SHA256 (RFC 4231 case 2)', () => {
+    const abc = new TextEncoder().encode('abc')
+    const want = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    expect(hex(nodeHashes.sha256(abc))).toBe(want)
+    expect(hex(nobleHashes.sha256(abc))).toBe(want)
+    const key = new TextEncoder().encode('Jefe'), data = new TextEncoder().encode('what do ya want for nothing?')
+    const mac = '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'
+    expect(hex(nodeHashes.hmacSha256(key, data))).toBe(mac)
+    expect(hex(nobleHashes.hmacSha256(key, data))).toBe(mac)
+  })
+
+  it('results are plain Uint8Arrays the caller owns', () => {
+    const d = nodeHashes.sha256(new Uint8Array(3))
+    expect(Object.getPrototypeOf(d)).toBe(Uint8Array.prototype)
+  })
+})
