@@ -19,7 +19,7 @@ import { emptyMessage, isMessage, Link, message, type Message, type Value } from
 import { error, ok, type Device, type DeviceLookup, type KeyHandler, type Outcome, type ResolveContext, type Status } from '../core/device.ts'
 import { isIdShaped, isPrivateKey, normalizeKey } from '../core/keys.ts'
 import { directGet } from '../core/resolver.ts'
-import { messageId } from '../core/id.ts'
+import { isImmutable, messageId } from '../core/id.ts'
 import { parsePath } from '../core/path.ts'
 import { pathPartsOf } from '../core/path-parts.ts'
 import { As, type PathItem } from '../core/typed-json.ts'
@@ -112,8 +112,12 @@ function limitsOf(ctx: ResolveContext): CallLimits {
 
 // ---------------------------------------------------------------- links
 
+/** Frozen (immutable) values already walked and found to hold no Link. */
+const LINK_FREE = new WeakSet<object>()
+
 async function loadLinks(v: Value, ctx: ResolveContext, depth = 0): Promise<Value> {
   if (depth > 100) return v
+  if (typeof v === 'object' && v !== null && LINK_FREE.has(v)) return v
   if (v instanceof Link) {
     const got = ctx.store ? await ctx.store.read(v.id) : undefined
     if (got === undefined) throw new MessageNotFound(`linked message ${v.id} is not in this node's store`)
@@ -123,6 +127,7 @@ async function loadLinks(v: Value, ctx: ResolveContext, depth = 0): Promise<Valu
     let changed = false
     const out: Value[] = []
     for (const x of v) { const y = await loadLinks(x, ctx, depth + 1); if (y !== x) changed = true; out.push(y) }
+    if (!changed && isImmutable(v)) LINK_FREE.add(v)
     return changed ? out : v
   }
   if (isMessage(v)) {
@@ -133,6 +138,7 @@ async function loadLinks(v: Value, ctx: ResolveContext, depth = 0): Promise<Valu
       const y = await loadLinks(x, ctx, depth + 1)
       if (y !== x) { out ??= copy(v); out[k] = y }
     }
+    if (out === undefined && isImmutable(v)) LINK_FREE.add(v)
     return out ?? v
   }
   return v

@@ -24,6 +24,7 @@ import { LUA_REGISTRYINDEX } from 'wasmoon'
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
 import { BadInput } from '../core/errors.ts'
 import { compareUtf8 } from '../core/bytes.ts'
+import { freezeMessage } from '../core/id.ts'
 import { isNumberedMessage, luaNumberText } from './codec.ts'
 
 const INT64_MIN = -(1n << 63n)
@@ -70,6 +71,7 @@ export interface LuaApi {
   _lua_setfield(L: number, i: number, k: number): void
   _lua_getfield(L: number, i: number, k: number): number
   _lua_rawgeti(L: number, i: number, n: bigint): number
+  _lua_pcallk(L: number, nargs: number, nres: number, msgh: number, ctx: number, k: number): number
 }
 
 /** A table nested deeper than a call's values may be. */
@@ -439,7 +441,9 @@ export class LuaMarshal {
       out = m
     }
     const twin = this.tables.get(ptr)
-    return twin !== undefined && sameShape(twin, out) ? twin : out
+    // Frozen, so that their IDs are cached (src/core/id.ts): a process state's
+    // unchanged parts are then hashed once, not on every slot.
+    return freezeMessage(twin !== undefined && sameShape(twin, out) ? twin : out)
   }
 
   /** Free the buffers this session holds (the VM is going away). */

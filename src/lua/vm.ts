@@ -14,7 +14,7 @@ import { AoError, BadInput } from '../core/errors.ts'
 import type { Value } from '../core/value.ts'
 import { PRELUDE } from './prelude.ts'
 import { decodeList, decodeValue, encodeList } from './codec.ts'
-import { LuaMarshal } from './marshal.ts'
+import { LuaMarshal, type LuaApi } from './marshal.ts'
 import { luaApi, watchLuaInstances } from './raw-exports.ts'
 import { luaWasmUrl } from './wasm-url.ts'
 
@@ -65,8 +65,23 @@ export class LuaVM {
   generation = 0
   private busy = false
   private readonly marshal: LuaMarshal
+  private readonly api: LuaApi
+  /** C strings of the registry key and the prelude functions `invoke` calls. */
+  private readonly names = new Map<string, number>()
   private constructor(private readonly engine: LuaEngine, private readonly lua: Lua, private readonly mod: Module, private readonly L: number) {
-    this.marshal = new LuaMarshal(luaApi(mod), L)
+    this.api = luaApi(mod)
+    this.marshal = new LuaMarshal(this.api, L)
+  }
+
+  private cName(s: string): number {
+    let p = this.names.get(s)
+    if (p === undefined) {
+      const b = new TextEncoder().encode(s + '\0')
+      p = this.api._malloc(b.length)
+      this.api.HEAPU8.set(b, p)
+      this.names.set(s, p)
+    }
+    return p
   }
 
   static async create(): Promise<LuaVM> {
@@ -227,24 +242,24 @@ export class LuaVM {
    * A Lua error becomes LuaLoadError (or LuaMemoryLimit).
    */
   private invoke<T>(fn: string, push: () => number, read: (first: number, count: number) => T): T {
-    const { lua, L } = this
-    const top = lua.lua_gettop(L)
+    const { api, L } = this
+    const top = api._lua_gettop(L)
     try {
-      lua.lua_getfield(L, LUA_REGISTRYINDEX, 'ao-tab')
+      api._lua_getfield(L, LUA_REGISTRYINDEX, this.cName('ao-tab'))
       this.uncapped(() => this.marshal.enter())
-      lua.lua_getfield(L, top + 1, fn)
-      const first = lua.lua_gettop(L)
+      api._lua_getfield(L, top + 1, this.cName(fn))
+      const first = api._lua_gettop(L)
       const n = this.uncapped(push)
-      if (lua.lua_pcallk(L, n, -1, 0, 0, null) !== 0) {
+      if (api._lua_pcallk(L, n, -1, 0, 0, 0) !== 0) {
         const msg = this.stringAt(-1)
         if (this.memoryExceeded()) throw new LuaMemoryLimit('Lua memory limit exceeded')
         throw new LuaLoadError(msg)
       }
       // Reading may intern strings (allocations): uncapped too.
-      return this.uncapped(() => read(first, lua.lua_gettop(L) - first + 1))
+      return this.uncapped(() => read(first, api._lua_gettop(L) - first + 1))
     } finally {
       this.marshal.leave()
-      lua.lua_settop(L, top)
+      api._lua_settop(L, top)
     }
   }
 
@@ -267,16 +282,16 @@ export class LuaVM {
     this.generation++
     this.engine.global.setMemoryMax(this.memoryUsed() + env.limits.memory)
     const m = this.marshal
-    const { lua, L } = this
+    const { api, L } = this
     m.begin()
     try {
       try {
         this.invoke('start', () => {
-          this.pushBytes(new TextEncoder().encode(fname))
-          lua.lua_pushinteger(L, env.seed[0])
-          lua.lua_pushinteger(L, env.seed[1])
-          lua.lua_pushinteger(L, env.now)
-          lua.lua_pushinteger(L, BigInt(env.limits.instructions))
+          m.push(fname)
+          api._lua_pushinteger(L, BigInt.asIntN(64, env.seed[0]))
+          api._lua_pushinteger(L, BigInt.asIntN(64, env.seed[1]))
+          api._lua_pushinteger(L, BigInt.asIntN(64, env.now))
+          api._lua_pushinteger(L, BigInt(env.limits.instructions))
           for (const a of args) m.push(a)
           return 5 + args.length
         }, () => undefined)
@@ -293,7 +308,7 @@ export class LuaVM {
           m.pushPacked(answer)
           return 1
         }, (first, count): Step => {
-          const kind = this.stringAt(first)
+          const kind = m.read(first)
           if (kind === 'done') {
             try {
               const values: Value[] = []
@@ -314,7 +329,7 @@ export class LuaVM {
             if (!(e instanceof BadInput)) throw e
             opArgs = e
           }
-          return { kind: 'yield', op: this.stringAt(first + 1), args: opArgs }
+          return { kind: 'yield', op: String(m.read(first + 1)), args: opArgs }
         })
         if (step.kind === 'done') return { ok: true, values: step.values }
         if (step.kind === 'bad') return { ok: false, error: new LuaScriptError(step.message, '') }
