@@ -23,9 +23,20 @@
  *
  * The queue is bounded: a compute that would make it longer than
  * MAX_QUEUED waits for the writer.
+ *
+ * Parts: a state's top-level sub-messages that are immutable (their IDs
+ * cached: a process's `process` message, its module, what a Lua call left
+ * unchanged) are stored once, under their own IDs (HyperBEAM's hb_cache
+ * stores nested messages by ID too), and the stored state links them. A
+ * state's ID is the same either way (a child counts by its ID), and a slot no
+ * longer rewrites the module and process message it carries: on a token
+ * process that was most of every slot's bytes. `readResult` loads the links
+ * back, so readers see the state as computed.
  */
-import { isMessage, type Message } from '../core/value.ts'
+import { isMessage, Link, type Message } from '../core/value.ts'
 import { StoreFailed } from '../core/errors.ts'
+import { isImmutable, messageId } from '../core/id.ts'
+import { isPrivateKey, normalizeKey } from '../core/keys.ts'
 import type { Store } from '../store/store.ts'
 import type { StoreOp } from '../store/encoding.ts'
 
@@ -38,6 +49,31 @@ export const resultPath = (pid: string, ref: bigint | number | string): string =
 export const snapshotPath = (pid: string, slot: bigint | number): string => `computed/${pid}/snapshot/${slot}`
 
 interface Pending { pid: string; slot: bigint; id: string; stored: Message }
+
+/** IDs of parts a store is known to hold (written by a batch that landed). */
+const written = new WeakMap<Store, Set<string>>()
+const MAX_KNOWN_PARTS = 20_000
+
+function knownParts(store: Store): Set<string> {
+  let k = written.get(store)
+  if (!k) { k = new Set(); written.set(store, k) }
+  return k
+}
+
+/** The state as stored (immutable sub-messages as links) and the parts it links. */
+function split(stored: Message): { top: Message; parts: [string, Message][] } {
+  let top: Message | undefined
+  const parts: [string, Message][] = []
+  for (const k of Object.keys(stored)) {
+    const v = stored[k]
+    if (!isMessage(v) || !isImmutable(v) || isPrivateKey(normalizeKey(k))) continue
+    const id = messageId(v, 'signed')
+    top ??= Object.assign(Object.create(null), stored) as Message
+    top[k] = new Link(id)
+    parts.push([id, v])
+  }
+  return { top: top ?? stored, parts }
+}
 
 class ResultWriter {
   /** pid → slot → the queued result. */
@@ -88,11 +124,20 @@ class ResultWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, BATCH)
+      const known = knownParts(this.store)
+      const newParts = new Map<string, Message>()
+      const tops = batch.map((p) => {
+        const { top, parts } = split(p.stored)
+        for (const [id, part] of parts) if (!known.has(id)) newParts.set(id, part)
+        return top
+      })
       try {
-        if (this.store.transactional && this.store.batch) await this.store.batch(batch.flatMap(ops))
+        const partOps: StoreOp[] = [...newParts].map(([id, value]) => ({ op: 'write', path: id, value }))
+        if (this.store.transactional && this.store.batch) await this.store.batch([...partOps, ...batch.flatMap((p, i) => ops(p, tops[i]!))])
         else {
           // One entry at a time but in parallel, each phase after the one it names.
-          await Promise.all(batch.map((p) => this.store.write(p.id, p.stored)))
+          await Promise.all([...newParts].map(([id, part]) => this.store.write(id, part)))
+          await Promise.all(batch.map((p, i) => this.store.write(p.id, tops[i]!)))
           await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.id), p.id)))
           await Promise.all(batch.map((p) => this.store.link(resultPath(p.pid, p.slot), p.id)))
           await Promise.all(batch.filter((p) => 'snapshot' in p.stored).map((p) => this.store.link(snapshotPath(p.pid, p.slot), p.id)))
@@ -104,6 +149,8 @@ class ResultWriter {
         this.queue.unshift(...batch)
         return
       }
+      if (known.size + newParts.size > MAX_KNOWN_PARTS) known.clear()
+      for (const id of newParts.keys()) known.add(id)
       for (const p of batch) this.forget(p)
     }
   }
@@ -116,9 +163,9 @@ class ResultWriter {
 }
 
 /** A result's entries, values before the links that name them. */
-function ops(p: Pending): StoreOp[] {
+function ops(p: Pending, top: Message): StoreOp[] {
   const out: StoreOp[] = [
-    { op: 'write', path: p.id, value: p.stored },
+    { op: 'write', path: p.id, value: top },
     { op: 'link', path: resultPath(p.pid, p.id), target: p.id },
     { op: 'link', path: resultPath(p.pid, p.slot), target: p.id },
   ]
@@ -154,7 +201,21 @@ export async function readResult(store: Store, pid: string, slot: bigint): Promi
   const queued = writers.get(store)?.pending(pid, slot)
   if (queued) return queued
   const v = await store.read(resultPath(pid, slot))
-  return isMessage(v) ? v : undefined
+  return isMessage(v) ? loadParts(store, v) : undefined
+}
+
+/** The state with its top-level links loaded (undefined when a part is missing: compute again). */
+async function loadParts(store: Store, v: Message): Promise<Message | undefined> {
+  let out: Message | undefined
+  for (const k of Object.keys(v)) {
+    const x = v[k]
+    if (!(x instanceof Link)) continue
+    const part = await store.read(x.id)
+    if (!isMessage(part)) return undefined
+    out ??= Object.assign(Object.create(null), v) as Message
+    out[k] = part
+  }
+  return out ?? v
 }
 
 /**

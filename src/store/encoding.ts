@@ -64,6 +64,19 @@ class Writer {
     this.buf[this.pos++] = n
   }
   bytes(b: Uint8Array): void { this.uint(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length }
+  /** A string as length + UTF-8; ASCII (IDs, keys, addresses) is copied without an encoder call. */
+  str(s: string): void {
+    const n = s.length
+    let i = 0
+    while (i < n && s.charCodeAt(i) < 0x80) i++
+    if (i < n) return this.bytes(utf8Exact(s))
+    this.uint(n)
+    this.ensure(n)
+    const buf = this.buf
+    let p = this.pos
+    for (let j = 0; j < n; j++) buf[p++] = s.charCodeAt(j)
+    this.pos = p
+  }
   raw(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length }
   f64(x: number): void {
     this.ensure(8)
@@ -100,7 +113,7 @@ function write(w: Writer, v: unknown, depth: number): void {
   if (v === null) return w.byte(T_NULL)
   if (v === false) return w.byte(T_FALSE)
   if (v === true) return w.byte(T_TRUE)
-  if (typeof v === 'string') { w.byte(T_STR); return w.bytes(utf8Exact(v)) }
+  if (typeof v === 'string') { w.byte(T_STR); return w.str(v) }
   if (typeof v === 'bigint') {
     w.byte(v < 0n ? T_NEG : T_POS)
     return w.bytes(magnitude(v < 0n ? -v : v))
@@ -108,7 +121,7 @@ function write(w: Writer, v: unknown, depth: number): void {
   if (v instanceof Uint8Array) { w.byte(T_BIN); return w.bytes(v) }
   if (v instanceof Float) { w.byte(T_FLOAT); return w.f64(v.value) }
   if (v instanceof Atom) { w.byte(T_ATOM); return w.bytes(utf8Exact(v.name)) }
-  if (v instanceof Link) { w.byte(T_LINK); w.bytes(utf8Exact(v.id)); return w.bytes(utf8Exact(v.type)) }
+  if (v instanceof Link) { w.byte(T_LINK); w.str(v.id); return w.str(v.type) }
   if (Array.isArray(v)) {
     w.byte(T_LIST)
     w.uint(v.length)
@@ -119,7 +132,7 @@ function write(w: Writer, v: unknown, depth: number): void {
     const keys = Object.keys(v).sort(compareUtf8)
     w.byte(T_MAP)
     w.uint(keys.length)
-    for (const k of keys) { w.bytes(utf8Exact(k)); write(w, (v as Message)[k], depth + 1) }
+    for (const k of keys) { w.str(k); write(w, (v as Message)[k], depth + 1) }
     return
   }
   throw new UnencodableValue(`a ${typeof v} is not a stored value`)

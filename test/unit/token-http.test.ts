@@ -10,10 +10,10 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode } from '../../src/node/node.ts'
-import { flushResults } from '../../src/devices/process.ts'
+import { flushResults, readResult } from '../../src/devices/process.ts'
 import { startServer, type RunningServer } from '../../src/cli/serve.ts'
 import { FsStore } from '../../src/store/fs.ts'
-import { isMessage, message, type Message } from '../../src/core/value.ts'
+import { isMessage, Link, message, type Message } from '../../src/core/value.ts'
 import { commitAll, commitMessage } from '../../src/codecs/commitments.ts'
 import { messageId } from '../../src/core/id.ts'
 import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
@@ -109,8 +109,13 @@ describe('hyper-token.lua over HTTP (ao serve)', () => {
     const store = server.node.store
     await flushResults(store)
     const hashpaths = new Set<string>()
+    // Stored with its unchanging parts (the process message, the module) linked by ID, written once.
+    const raw = await store.read(`computed/${pid}/slot/${TRANSFERS}`)
+    if (!isMessage(raw)) expect.fail('no raw entry for the last slot')
+    expect(raw['process']).toBeInstanceOf(Link)
+    expect(isMessage(await store.read((raw['process'] as Link).id))).toBe(true)
     for (let n = 0; n <= TRANSFERS; n++) {
-      const stored = await store.read(`computed/${pid}/slot/${n}`)
+      const stored = await readResult(store, pid, BigInt(n))
       if (!isMessage(stored)) expect.fail(`slot ${n}: no cached result`)
       const hp = (stored['priv'] as Message | undefined)?.['hashpath']
       if (typeof hp !== 'string' || hp.length === 0) expect.fail(`slot ${n}: no hashpath`)

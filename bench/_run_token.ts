@@ -1,0 +1,3 @@
+import '../test/setup.ts'
+import { benchToken, printToken } from './token.ts'
+printToken(await benchToken())
