@@ -211,7 +211,7 @@ const api = {
       const { headOf } = await import('../devices/scheduler.ts')
       for (const pid of net.wiring.followed()) {
         const head = await headOf((await started).store, pid).catch(() => undefined)
-        processes[pid] = { head: String(head?.current ?? '?'), held: net.wiring.intake.heldSlots(pid).map(String) }
+        processes[pid] = { head: String(head?.written ?? '?'), held: net.wiring.intake.heldSlots(pid).map(String) }
       }
     }
     const nodes: Record<string, string> = {}

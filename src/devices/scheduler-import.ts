@@ -103,6 +103,8 @@ export async function importAssignment(store: Store, processMsg: Message, assign
   const id = messageId(assignment, 'signed')
   const head = await headOf(store, pid)
   return queued(head, async () => {
+    // Assignments this node is still storing come first.
+    await head.stored
     const stored = await readAssignment(store, pid, slot)
     if (stored) {
       if (messageId(stored, 'signed') === id) return { slot, id, imported: false }
@@ -116,6 +118,7 @@ export async function importAssignment(store: Store, processMsg: Message, assign
     const indexed = await scheduledAssignment(store, pid, named)
     await writeAssignment(store, pid, slot, toStore, given, { index: indexed === undefined })
     head.current = slot
+    head.written = slot
     head.chain = chain
     return { slot, id, imported: true }
   })

@@ -263,6 +263,15 @@ export interface Head {
   tail: Promise<unknown>
   /** This node is a scheduler of the process (it makes assignments, not only imports them). */
   local: boolean
+  /**
+   * Assignments this node made are signed in parallel and stored in slot
+   * order: `stored` is the end of that chain (false once one failed: what
+   * follows it cannot be stored), `written` the newest slot stored, and
+   * `inflight` the messages with a slot taken but not yet stored.
+   */
+  stored: Promise<boolean>
+  written: bigint
+  inflight: Map<string, Promise<Message>>
 }
 
 const heads = new WeakMap<Store, Map<string, Promise<Head>>>()
@@ -283,7 +292,10 @@ export function headOf(store: Store, pid: string): Promise<Head> {
   const all = headsOf(store)
   let s = all.get(pid)
   if (!s) {
-    s = latest(store, pid).then((l) => ({ pid, current: l ? l.slot : -1n, chain: l ? l.chain : new Uint8Array(0), tail: Promise.resolve(), local: false }))
+    s = latest(store, pid).then((l) => ({
+      pid, current: l ? l.slot : -1n, chain: l ? l.chain : new Uint8Array(0), tail: Promise.resolve(), local: false,
+      stored: Promise.resolve(true), written: l ? l.slot : -1n, inflight: new Map<string, Promise<Message>>(),
+    }))
     s.catch(() => all.delete(pid))
     all.set(pid, s)
   }
@@ -297,16 +309,32 @@ export function queued<T>(head: Head, f: () => Promise<T>): Promise<T> {
   return p
 }
 
+/** An assignment could not be signed or stored; those after it in the same schedule fail too. */
+export class AssignmentNotStored extends StoreFailed {}
+
 /**
  * Assign the next slot to a message (only committed keys), or answer with its
- * existing assignment when it is already scheduled. Serialized per process.
+ * existing assignment when it is already scheduled.
+ *
+ * Pipelined per process: the slot and hash-chain are taken in order (the
+ * chain needs only the message's ID), the RSA signature — most of an
+ * assignment's cost — runs while later messages take their slots (WebCrypto
+ * signs off the thread), and assignments are stored, and announced, strictly
+ * in slot order. A caller is answered once its assignment is stored. If one
+ * cannot be signed or stored, those after it are refused as well (their
+ * chain builds on it) and the schedule continues from what the store holds.
  */
 function assign(head: Head, msg: Message, ctx: ResolveContext): Promise<Message> {
-  return queued(head, async () => {
-    const store = needStore(ctx)
-    const msgId = messageId(msg, 'signed')
+  const store = needStore(ctx)
+  const msgId = messageId(msg, 'signed')
+  const pending = head.inflight.get(msgId)
+  if (pending) return pending
+  const taken = queued(head, async (): Promise<{ now: Message } | { later: Promise<Message> }> => {
+    const again = head.inflight.get(msgId)
+    if (again) return { later: again }
     const existing = await scheduledAssignment(store, head.pid, msgId)
-    if (existing) return existing
+    if (existing) return { now: existing }
+    if (!ctx.wallet) throw new StoreFailed('scheduler@1.0 needs the node wallet to sign assignments')
     const chain = nextHashChainFromId(head.chain, msgId)
     const slot = head.current + 1n
     const path = text(directGet(msg, 'path'))
@@ -324,15 +352,30 @@ function assign(head: Head, msg: Message, ctx: ResolveContext): Promise<Message>
       'hash-chain': toB64Url(chain),
       body: msg,
     })
-    if (!ctx.wallet) throw new StoreFailed('scheduler@1.0 needs the node wallet to sign assignments')
-    const signed = await commitMessage(assignment, { wallet: ctx.wallet })
-    await writeAssignment(store, head.pid, slot, signed, msg)
     head.current = slot
     head.chain = chain
-    const h = hooks.get(store)
-    if (h?.assigned) { try { h.assigned(head.pid, signed) } catch { /* the hook's failure is its own */ } }
-    return signed
+    const signing = commitMessage(assignment, { wallet: ctx.wallet })
+    signing.catch(() => undefined)
+    const before = head.stored
+    const done = (async () => {
+      if (!(await before)) throw new AssignmentNotStored(`slot ${slot} of ${head.pid} was not stored: an earlier assignment failed`)
+      const signed = await signing
+      await writeAssignment(store, head.pid, slot, signed, msg)
+      head.written = slot
+      const h = hooks.get(store)
+      if (h?.assigned) { try { h.assigned(head.pid, signed) } catch { /* the hook's failure is its own */ } }
+      return signed
+    })()
+    head.stored = done.then(() => true, () => {
+      // Later slots build on this one: start again from what the store holds.
+      headsOf(store).delete(head.pid)
+      return false
+    })
+    head.inflight.set(msgId, done)
+    done.then(() => head.inflight.delete(msgId), () => head.inflight.delete(msgId))
+    return { later: done }
   })
+  return taken.then((t) => ('now' in t ? t.now : t.later))
 }
 
 // ---------------------------------------------------------------- hooks (set by the network layer, src/p2p/wiring.ts)
@@ -595,9 +638,10 @@ async function slot(base: Message, req: Message, ctx: ResolveContext): Promise<O
   const found = await findServer(pid, base, undefined, ctx)
   if (found.kind === 'error') return found.outcome
   await found.server.tail
+  await found.server.stored
   return ok(message({
     process: pid,
-    current: found.server.current,
+    current: found.server.written,
     timestamp: BigInt(Date.now()),
     'block-height': 0n,
     'block-hash': ZERO_HASH,

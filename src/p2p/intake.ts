@@ -153,10 +153,10 @@ export class AssignmentIntake {
     if (!m || m.size === 0) return
     for (;;) {
       const head = await headOf(this.store, pid)
-      for (const s of m.keys()) if (s <= head.current) m.delete(s)
-      const h = m.get(head.current + 1n)
+      for (const s of m.keys()) if (s <= head.written) m.delete(s)
+      const h = m.get(head.written + 1n)
       if (!h) break
-      m.delete(head.current + 1n)
+      m.delete(head.written + 1n)
       const proc = await this.processMessage(pid, h.assignment, h.body)
       if (!proc) break
       try {

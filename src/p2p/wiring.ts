@@ -319,8 +319,8 @@ export class NodeWiring implements NetworkPort {
         do {
           state.again = false
           const head = await headOf(this.node.store, pid)
-          if (head.current < 0n) break
-          const o = await this.node.resolvePath(`/${pid}~process@1.0/compute&slot+integer=${head.current}`)
+          if (head.written < 0n) break
+          const o = await this.node.resolvePath(`/${pid}~process@1.0/compute&slot+integer=${head.written}`)
           if (o.status !== 'ok') { this.counts.computeErrors++; this.lastComputeError = o.value }
         } while (state.again && !this.closed)
       } catch (e) {

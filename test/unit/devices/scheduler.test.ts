@@ -1,7 +1,7 @@
 /** scheduler@1.0: POST/GET schedule, slot, status, next; the hash chain; assignments in the store. */
 import { describe, it, expect, beforeAll } from 'vitest'
 import { context, wallets, run, show, vectors } from './helpers.ts'
-import { schedulerDevice, nextHashChain, parseSchedulers, scheduledPath, withoutHint, ZERO_HASH, validlySigned } from '../../../src/devices/scheduler.ts'
+import { schedulerDevice, nextHashChain, parseSchedulers, scheduledPath, setSchedulerHooks, withoutHint, ZERO_HASH, validlySigned } from '../../../src/devices/scheduler.ts'
 import type { Store } from '../../../src/store/store.ts'
 import { isMessage, message, type Message, type Value } from '../../../src/core/value.ts'
 import { commitMessage, verifyMessage } from '../../../src/codecs/commitments.ts'
@@ -179,6 +179,60 @@ describe('scheduler@1.0', () => {
     const msgs = await Promise.all([1, 2, 3, 4, 5].map((i) => signed({ target: pid, i: BigInt(i) })))
     const outs = await Promise.all(msgs.map((m) => run(SCHED, post(m), ctx)))
     expect(outs.map((o) => (o.value as Message)['slot']).sort()).toEqual([1n, 2n, 3n, 4n, 5n])
+  })
+
+  it('pipelined: slots in the order messages came, signatures in parallel, stored and announced in slot order, each chain extending the last', async () => {
+    const store = new MemoryStore()
+    const ctx = context({ wallet: w1, store, extra: [schedulerDevice] })
+    const proc = await processMsg(w1.address)
+    const pid = messageId(proc, 'signed')
+    await run(SCHED, post(proc), ctx)
+    const announced: bigint[] = []
+    setSchedulerHooks(store, { assigned: (_pid, a) => { announced.push(a['slot'] as bigint) } })
+    const msgs = await Promise.all(Array.from({ length: 20 }, (_, i) => signed({ target: pid, i: BigInt(i) })))
+    const outs = await Promise.all(msgs.map((m) => run(SCHED, post(m), ctx)))
+    // Slots 1..20, each once (which message gets which depends on when its checks finish).
+    expect(outs.map((o) => (o.value as Message)['slot']).sort((a, b) => Number(a) - Number(b))).toEqual(msgs.map((_, i) => BigInt(i + 1)))
+    expect(announced).toEqual(msgs.map((_, i) => BigInt(i + 1)))
+    let chain = fromB64(((await store.read(`assignments/${pid}/0`)) as Message)['hash-chain'] as string)
+    for (let n = 1; n <= 20; n++) {
+      const a = (await store.read(`assignments/${pid}/${n}`)) as Message
+      expect((await verifyMessage(a)).verified).toBe(true)
+      const want = sha256(concatBytes(chain, utf8(messageId(a['body'] as Message, 'signed'))))
+      expect(a['hash-chain']).toBe(toB64Url(want))
+      chain = want
+    }
+    expect(((await run(SCHED, message({ path: 'slot', target: pid }), ctx)).value as Message)['current']).toBe(20n)
+    setSchedulerHooks(store, undefined)
+  })
+
+  it('an assignment that cannot be stored fails, with those after it; the schedule goes on from the store', async () => {
+    class FailOnce extends MemoryStore {
+      armed = true
+      override async link(path: string, target: string): Promise<void> {
+        if (this.armed && path.endsWith('/3')) { this.armed = false; throw new Error('disk full (simulated)') }
+        return super.link(path, target)
+      }
+    }
+    const store = new FailOnce()
+    const ctx = context({ wallet: w1, store, extra: [schedulerDevice] })
+    const proc = await processMsg(w1.address)
+    const pid = messageId(proc, 'signed')
+    await run(SCHED, post(proc), ctx)
+    const msgs = await Promise.all(Array.from({ length: 6 }, (_, i) => signed({ target: pid, j: BigInt(i) })))
+    const outs = await Promise.all(msgs.map((m) => run(SCHED, post(m), ctx).catch((e: Error) => ({ status: 'thrown', value: e.name }))))
+    const okSlots = outs.filter((o) => o.status === 'ok').map((o) => (o.value as Message)['slot'])
+    expect(okSlots.sort()).toEqual([1n, 2n])
+    expect(outs.filter((o) => o.status !== 'ok')).toHaveLength(4)
+    expect(await store.list(`assignments/${pid}`)).toEqual(['0', '1', '2'])
+    // Retried, the refused messages get the next slots, on a chain that extends slot 2's.
+    const refused = msgs.filter((_, i) => outs[i]!.status !== 'ok')
+    const again = []
+    for (const m of refused) again.push((await run(SCHED, post(m), ctx)).value as Message)
+    expect(again.map((a) => a['slot'])).toEqual([3n, 4n, 5n, 6n])
+    const a2 = (await store.read(`assignments/${pid}/2`)) as Message
+    const want = sha256(concatBytes(fromB64(a2['hash-chain'] as string), utf8(messageId(refused[0]!, 'signed'))))
+    expect(again[0]!['hash-chain']).toBe(toB64Url(want))
   })
 
   it('GET schedule: from/to, application/http and application/aos-2; slot; status', async () => {
