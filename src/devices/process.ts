@@ -64,7 +64,7 @@ import { messageId } from '../core/id.ts'
 import type { PathItem } from '../core/typed-json.ts'
 import type { Store } from '../store/store.ts'
 import { StoreFailed } from '../core/errors.ts'
-import { copy, processIdOf, readAssignment, storedSlots, text, toInt, uncommitted, withOnlyCommitted } from './scheduler.ts'
+import { copy, processIdOf, readAssignment, storedSlots, text, toInt, uncommitted, whenAssigned, withOnlyCommitted } from './scheduler.ts'
 import { setKeysPlain } from './stack.ts'
 import { putSnapshot, getSnapshot, isSnapshotMessage } from '../snapshot/snapshot.ts'
 import { latestResult, queueResult, readResult } from './process-cache.ts'
@@ -351,7 +351,10 @@ async function quorumCompute(base: Message, slot: bigint, k: number, waitMs: num
   let o = await computeAt(base, slot, ctx)
   // The slot's assignment may still be on its way: wait for it as for attestations.
   while (notYetScheduled(o) && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 20))
+    // Woken as the slot's assignment lands; if it is here already (an earlier slot is missing), poll.
+    const t0 = Date.now()
+    await whenAssigned(store, pid, slot, Math.min(end - t0, 250))
+    if (Date.now() - t0 < 2) await new Promise((r) => setTimeout(r, 20))
     o = await computeAt(base, slot, ctx)
   }
   if (notYetScheduled(o)) {

@@ -185,6 +185,38 @@ function remember(store: Store, path: string, a: Message): void {
   const m = recentOf(store)
   m.set(path, a)
   if (m.size > RECENT_MAX) m.delete(m.keys().next().value!)
+  const w = waitersOf(store).get(path)
+  if (w) for (const f of [...w]) f()
+}
+
+const waiters = new WeakMap<Store, Map<string, Set<() => void>>>()
+function waitersOf(store: Store): Map<string, Set<() => void>> {
+  let m = waiters.get(store)
+  if (!m) { m = new Map(); waiters.set(store, m) }
+  return m
+}
+
+/**
+ * Resolves when this node stores the assignment of `slot` (made here or
+ * imported), or after `ms`: a reader waiting for a slot wakes as it lands
+ * instead of polling.
+ */
+export function whenAssigned(store: Store, pid: string, slot: bigint, ms: number): Promise<void> {
+  const path = assignmentPath(pid, slot)
+  if (recentOf(store).has(path)) return Promise.resolve()
+  return new Promise((resolve) => {
+    const all = waitersOf(store)
+    let set = all.get(path)
+    if (!set) { set = new Set(); all.set(path, set) }
+    const done = (): void => {
+      clearTimeout(timer)
+      set!.delete(done)
+      if (set!.size === 0) all.delete(path)
+      resolve()
+    }
+    const timer = setTimeout(done, Math.max(0, ms))
+    set.add(done)
+  })
 }
 
 /** The slots stored for a process, ascending. */
