@@ -181,9 +181,27 @@ function writerOf(store: Store): ResultWriter {
   return w
 }
 
+/** pid → the newest slot whose state with a snapshot this node queued (per store). */
+const snapshotsQueued = new WeakMap<Store, Map<string, bigint>>()
+
+/** The newest slot with a snapshot this node has queued for the process (its own or an offer's). */
+export function newestQueuedSnapshot(store: Store, pid: string): bigint | undefined {
+  return snapshotsQueued.get(store)?.get(pid)
+}
+
 /** Queue a computed state (its stored form) under its result ID. */
 export function queueResult(store: Store, pid: string, slot: bigint, id: string, stored: Message): Promise<void> {
+  if ('snapshot' in stored) {
+    let m = snapshotsQueued.get(store)
+    if (!m) { m = new Map(); snapshotsQueued.set(store, m) }
+    if ((m.get(pid) ?? -1n) < slot) m.set(pid, slot)
+  }
   return writerOf(store).enqueue({ pid, slot, id, stored })
+}
+
+/** A result still in the write queue (memory only). */
+export function queuedResult(store: Store, pid: string, slot: bigint): Message | undefined {
+  return writers.get(store)?.pending(pid, slot)
 }
 
 /** Wait until every queued result of the store is written; throws a write's failure. */

@@ -67,7 +67,7 @@ import { StoreFailed } from '../core/errors.ts'
 import { copy, processIdOf, readAssignment, storedSlots, text, toInt, uncommitted, whenAssigned, withOnlyCommitted } from './scheduler.ts'
 import { setKeysPlain } from './stack.ts'
 import { putSnapshot, getSnapshot, isSnapshotMessage } from '../snapshot/snapshot.ts'
-import { latestResult, queueResult, readResult } from './process-cache.ts'
+import { latestResult, newestQueuedSnapshot, queuedResult, queueResult, readResult } from './process-cache.ts'
 import { needNetwork, networkPort, tallyQuorum, type AttestationFacts, type QuorumTally } from './p2p.ts'
 
 export { flushResults, latestResult, readResult, resultPath } from './process-cache.ts'
@@ -187,6 +187,8 @@ async function ensureLoaded(base: Message, pid: string, target: bigint, ctx: Res
   const store = needStore(ctx)
   const live = slotOf(store, pid).live
   const liveSlot = live ? toInt(directGet(live, 'at-slot')) : undefined
+  // The live state is the newest this node has, unless a snapshot above it was queued since (a peer's offer).
+  if (live && liveSlot !== undefined && liveSlot <= target && (newestQueuedSnapshot(store, pid) ?? -1n) <= liveSlot) return ok(live)
   const snap = await latestResult(store, pid, { limit: target, snapshot: true })
   if (live && liveSlot !== undefined && liveSlot <= target && (!snap || snap.slot <= liveSlot)) return ok(live)
   if (snap) {
@@ -295,15 +297,28 @@ async function computeToSlot(pid: string, start: Message, target: bigint, ctx: R
   }
 }
 
+/**
+ * A computed result: queued, or in the store. A slot above the live state is
+ * not in the store (this node writes its store's results), so asking for the
+ * next slot costs no read (on IndexedDB a read waits behind every pending
+ * write transaction).
+ */
+async function knownResult(store: Store, pid: string, target: bigint): Promise<Message | undefined> {
+  const live = slotOf(store, pid).live
+  const liveSlot = live ? toInt(directGet(live, 'at-slot')) : undefined
+  if (liveSlot !== undefined && target > liveSlot) return queuedResult(store, pid, target)
+  return readResult(store, pid, target)
+}
+
 async function computeAt(base: Message, target: bigint, ctx: ResolveContext): Promise<Outcome> {
   const store = needStore(ctx)
   const procBase = await ensureProcessKey(base, ctx)
   const pid = processIdOf(procBase)
   networkPort(ctx)?.follow(pid)
-  const cached = await readResult(store, pid, target)
+  const cached = await knownResult(store, pid, target)
   if (cached) return ok(served(cached))
   return serialized(store, pid, async () => {
-    const again = await readResult(store, pid, target)
+    const again = await knownResult(store, pid, target)
     if (again) return ok(served(again))
     const loaded = await ensureLoaded(procBase, pid, target, ctx)
     if (loaded.status !== 'ok' || !isMessage(loaded.value)) return phaseError(loaded, 'load', target)

@@ -92,7 +92,8 @@ export async function importAssignment(store: Store, processMsg: Message, assign
   }
 
   const body = directGet(assignment, 'body')
-  const held = await store.read(named)
+  // The message itself: given, inline, or (an assignment that links it) held by this node.
+  const held = msgIn || isMessage(body) ? undefined : await store.read(named)
   const given = msgIn ? withOnlyCommitted(msgIn) : isMessage(body) ? body : isMessage(held) ? held : undefined
   if (!given) throw new AssignedMessageInvalid(`message ${named} is neither inline, nor given, nor held by this node`)
   if (messageId(given, 'signed') !== named) throw new AssignedMessageInvalid(`the message given is ${messageId(given, 'signed')}, the assignment names ${named}`)
@@ -105,7 +106,8 @@ export async function importAssignment(store: Store, processMsg: Message, assign
   return queued(head, async () => {
     // Assignments this node is still storing come first.
     await head.stored
-    const stored = await readAssignment(store, pid, slot)
+    // Above the head nothing is stored (this node is the store's only writer), so only a slot at or below it is read.
+    const stored = slot <= head.written ? await readAssignment(store, pid, slot) : undefined
     if (stored) {
       if (messageId(stored, 'signed') === id) return { slot, id, imported: false }
       throw new SlotTaken(`slot ${slot} of ${pid} holds assignment ${messageId(stored, 'signed')}, not ${id}`)
@@ -113,15 +115,25 @@ export async function importAssignment(store: Store, processMsg: Message, assign
     if (slot !== head.current + 1n) throw new AssignmentOutOfOrder(`slot ${slot} of ${pid} is not the next one (${head.current + 1n})`)
     const expected = nextHashChainFromId(head.chain, named)
     if (!sameBytes(chain, expected)) throw new AssignmentChainBroken(`the hash-chain of slot ${slot} of ${pid} does not extend slot ${head.current}'s with message ${named}`)
-    if ((await store.read(pid)) === undefined) await store.write(pid, withOnlyCommitted(processMsg))
-    // A message already scheduled at an earlier slot keeps that slot in the index.
-    const indexed = await scheduledAssignment(store, pid, named)
+    // A message already scheduled at an earlier slot keeps that slot in the index (read alongside the process check).
+    const [indexed] = await Promise.all([scheduledAssignment(store, pid, named), ensureProcessStored(store, pid, processMsg)])
     await writeAssignment(store, pid, slot, toStore, given, { index: indexed === undefined })
     head.current = slot
     head.written = slot
     head.chain = chain
     return { slot, id, imported: true }
   })
+}
+
+/** Process IDs whose process message this node has stored (per store). */
+const processesStored = new WeakMap<Store, Set<string>>()
+
+async function ensureProcessStored(store: Store, pid: string, processMsg: Message): Promise<void> {
+  let known = processesStored.get(store)
+  if (!known) { known = new Set(); processesStored.set(store, known) }
+  if (known.has(pid)) return
+  if ((await store.read(pid)) === undefined) await store.write(pid, withOnlyCommitted(processMsg))
+  known.add(pid)
 }
 
 /**

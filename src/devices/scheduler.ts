@@ -274,13 +274,24 @@ export async function scheduledAssignment(store: Store, pid: string, msgId: stri
 export async function writeAssignment(store: Store, pid: string, slot: bigint, assignment: Message, msg: Message | undefined, opts: { index: boolean } = { index: true }): Promise<void> {
   const msgId = assignedMessageId(assignment)
   const id = messageId(assignment, 'signed')
-  // The three entries are independent (in parallel, so a durable store's fsyncs overlap); the link waits for all.
-  await Promise.all([
-    msg ? store.write(messageId(msg, 'signed'), msg) : undefined,
-    store.write(id, assignment),
-    msgId !== undefined && opts.index ? store.write(scheduledPath(pid, msgId), String(slot)) : undefined,
-  ])
-  await store.link(assignmentPath(pid, slot), id)
+  const index = msgId !== undefined && opts.index
+  if (store.transactional && store.batch) {
+    // One transaction (IndexedDB): all four land together, or none.
+    await store.batch([
+      ...(msg ? [{ op: 'write' as const, path: messageId(msg, 'signed'), value: msg }] : []),
+      { op: 'write', path: id, value: assignment },
+      ...(index ? [{ op: 'write' as const, path: scheduledPath(pid, msgId), value: String(slot) }] : []),
+      { op: 'link', path: assignmentPath(pid, slot), target: id },
+    ])
+  } else {
+    // The three entries are independent (in parallel, so a durable store's fsyncs overlap); the link waits for all.
+    await Promise.all([
+      msg ? store.write(messageId(msg, 'signed'), msg) : undefined,
+      store.write(id, assignment),
+      index ? store.write(scheduledPath(pid, msgId!), String(slot)) : undefined,
+    ])
+    await store.link(assignmentPath(pid, slot), id)
+  }
   remember(store, assignmentPath(pid, slot), assignment)
 }
 
