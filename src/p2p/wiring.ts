@@ -70,6 +70,8 @@ export class NodeWiring implements NetworkPort {
   private readonly computing = new Map<string, { again: boolean }>()
   private readonly attesting = new Map<string, Promise<AttestationEntry>>()
   private readonly pulled = new Map<string, number>()
+  /** Process ID → whether this node is one of its schedulers (from the stored process message). */
+  private readonly schedulesKnown = new Map<string, boolean>()
   private closed = false
 
   constructor(readonly node: AoNode, private readonly o: WiringOptions = {}) {
@@ -236,9 +238,15 @@ export class NodeWiring implements NetworkPort {
   // ------------------------------------------------------------ internals
 
   private async schedules(pid: string): Promise<boolean> {
+    // A process message never changes (its ID is its content): once found, the answer is kept.
+    const known = this.schedulesKnown.get(pid)
+    if (known !== undefined) return known
     const proc = await this.node.store.read(pid)
     if (!isMessage(proc)) return false
-    return parseSchedulers(proc['scheduler'] ?? proc['scheduler-location']).includes(this.node.address)
+    const mine = parseSchedulers(proc['scheduler'] ?? proc['scheduler-location']).includes(this.node.address)
+    if (this.schedulesKnown.size > 10_000) this.schedulesKnown.clear()
+    this.schedulesKnown.set(pid, mine)
+    return mine
   }
 
   /** The scheduler hook: a new assignment made here. */
