@@ -60,14 +60,22 @@ function knownParts(store: Store): Set<string> {
   return k
 }
 
-/** The state as stored (immutable sub-messages as links) and the parts it links. */
-function split(stored: Message): { top: Message; parts: [string, Message][] } {
+/**
+ * The state as stored and the parts it links: a top-level sub-message that is
+ * immutable and either already stored as a part or the same object as in the
+ * process's previous result (it does not change from slot to slot: the
+ * process message, the module). What changes every slot (balances, results)
+ * stays inline: a part of its own would cost an entry, and on a durable
+ * filesystem an fsync, per slot.
+ */
+function split(stored: Message, known: Set<string>, previous: Map<string, unknown> | undefined): { top: Message; parts: [string, Message][] } {
   let top: Message | undefined
   const parts: [string, Message][] = []
   for (const k of Object.keys(stored)) {
     const v = stored[k]
     if (!isMessage(v) || !isImmutable(v) || isPrivateKey(normalizeKey(k))) continue
     const id = messageId(v, 'signed')
+    if (!known.has(id) && previous?.get(k) !== v) continue
     top ??= Object.assign(Object.create(null), stored) as Message
     top[k] = new Link(id)
     parts.push([id, v])
@@ -78,6 +86,8 @@ function split(stored: Message): { top: Message; parts: [string, Message][] } {
 class ResultWriter {
   /** pid → slot → the queued result. */
   readonly bySlot = new Map<string, Map<bigint, Pending>>()
+  /** pid → the top-level values of the last result written (to spot what does not change). */
+  private readonly lastChildren = new Map<string, Map<string, unknown>>()
   private queue: Pending[] = []
   private draining: Promise<void> | undefined
   private failure: unknown
@@ -127,8 +137,9 @@ class ResultWriter {
       const known = knownParts(this.store)
       const newParts = new Map<string, Message>()
       const tops = batch.map((p) => {
-        const { top, parts } = split(p.stored)
+        const { top, parts } = split(p.stored, known, this.lastChildren.get(p.pid))
         for (const [id, part] of parts) if (!known.has(id)) newParts.set(id, part)
+        this.lastChildren.set(p.pid, new Map(Object.entries(p.stored)))
         return top
       })
       try {
