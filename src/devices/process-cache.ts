@@ -125,7 +125,9 @@ class ResultWriter {
 
   private kick(): void {
     if (this.draining) return
-    this.draining = this.drain().finally(() => {
+    // Started in a later task: encoding a batch is synchronous work that would
+    // otherwise delay whatever the compute that queued it does next.
+    this.draining = new Promise<void>((r) => setTimeout(r, 0)).then(() => this.drain()).finally(() => {
       this.draining = undefined
       if (this.queue.length > 0 && this.failure === undefined) this.kick()
     })

@@ -269,12 +269,15 @@ async function computeSlot(pid: string, state: Message, assignment: Message, ctx
   if (!isMessage(o.value)) return error(message({ status: 500n, body: 'the execution device did not answer with a message' }))
   const next = setKeysPlain(o.value, { device: PROCESS, 'at-slot': slot })
   const resultId = messageId(next)
-  await storeResult(pid, slot, next, resultId, ctx)
-  slotOf(needStore(ctx), pid).live = next
-  // On a network: this node's attestation of the slot (signed and published in the background).
+  // On a network: this node's attestation of the slot, signed and published in
+  // the background — started before the result is stored, so that the
+  // signature runs while the result is written (a peer waiting for a quorum
+  // waits on the attestation, not on this node's store).
   const port = networkPort(ctx)
   const facts = port ? attestationFacts(slot, assignment, resultId, next) : undefined
   if (port && facts) port.computed(pid, facts)
+  await storeResult(pid, slot, next, resultId, ctx)
+  slotOf(needStore(ctx), pid).live = next
   return ok(next)
 }
 

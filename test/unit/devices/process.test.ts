@@ -143,6 +143,7 @@ describe('process@1.0', () => {
     for (let i = 1; i <= 5; i++) await send(ctx, proc, { n: BigInt(i) })
     const full = (await computeAt(ctx, proc, 3n)).value as Message
     expect(full['count']).toBe(6n)
+    await flushResults(store)
     expect('snapshot' in ((await store.read(`computed/${pid}/slot/2`)) as Message)).toBe(true)
     expect('snapshot' in ((await store.read(`computed/${pid}/slot/3`)) as Message)).toBe(false)
     // A restart: no live state. Slot 5 restores from the snapshot at slot 2 (≤ 5, newest), not init.
