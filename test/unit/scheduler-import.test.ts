@@ -22,6 +22,7 @@ import { nextHashChain, storedSlots, ZERO_HASH } from '../../src/devices/schedul
 import type { Store } from '../../src/store/store.ts'
 import type { Wallet } from '../../src/crypto/wallet.ts'
 import { thrown, wallets } from './devices/helpers.ts'
+import { flushResults } from '../../src/devices/process.ts'
 
 /** A VM-free execution device: adds the `n` of each message to `sum`. */
 const adder: Device = {
@@ -95,7 +96,7 @@ async function expectSameResults(B: AoNode): Promise<void> {
     expect(messageId(rb)).toBe(messageId(ra))
     expect(rb['sum']).toBe(ra['sum'])
     expect(hashpath(rb)).toBe(hashpath(ra))
-    const stored = async (n: AoNode) => hashpath((await n.store.read(`computed/${pid}/slot/${slot}`)) as Message)
+    const stored = async (n: AoNode) => { await flushResults(n.store); return hashpath((await n.store.read(`computed/${pid}/slot/${slot}`)) as Message) }
     expect(await stored(B)).toBe(await stored(A))
   }
   expect((await computeOn(B, N))['sum']).toBe(BigInt(7 * (N * (N + 1)) / 2))
