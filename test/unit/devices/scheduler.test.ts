@@ -206,6 +206,28 @@ describe('scheduler@1.0', () => {
     setSchedulerHooks(store, undefined)
   })
 
+  it('signatures in flight at once follow `scheduler_signatures`', async () => {
+    for (const limit of [1n, 3n]) {
+      let now = 0, most = 0
+      const counting: Wallet = {
+        ...w1,
+        signSha512: async (d: Uint8Array) => {
+          now++; most = Math.max(most, now)
+          await new Promise((r) => setTimeout(r, 5))
+          try { return await w1.signSha512(d) } finally { now-- }
+        },
+      }
+      const ctx = context({ wallet: counting, node: message({ scheduler_signatures: limit }), extra: [schedulerDevice] })
+      const proc = await processMsg(w1.address)
+      const pid = messageId(proc, 'signed')
+      await run(SCHED, post(proc), ctx)
+      const msgs = await Promise.all(Array.from({ length: 8 }, (_, i) => signed({ target: pid, s: BigInt(i) })))
+      const outs = await Promise.all(msgs.map((m) => run(SCHED, post(m), ctx)))
+      expect(outs.every((o) => o.status === 'ok')).toBe(true)
+      expect(most).toBe(Number(limit))
+    }
+  })
+
   it('an assignment that cannot be stored fails, with those after it; the schedule goes on from the store', async () => {
     class FailOnce extends MemoryStore {
       armed = true
