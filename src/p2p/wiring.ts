@@ -44,6 +44,7 @@ import { NoPeers } from './errors.ts'
 import { ATTESTATIONS_PROTOCOL, handleAttestationRequests, requestAttestations } from './attestation-sync.ts'
 import { verifyMessage } from '../codecs/commitments.ts'
 import type { GossipMeta, Origin } from './gossip.ts'
+import { processTopic } from './topics.ts'
 import type { Verdict } from './verdict.ts'
 import type { Network } from './network.ts'
 
@@ -70,6 +71,8 @@ export class NodeWiring implements NetworkPort {
   private readonly computing = new Map<string, { again: boolean }>()
   private readonly attesting = new Map<string, Promise<AttestationEntry>>()
   private readonly pulled = new Map<string, number>()
+  /** Processes waiting for a peer to subscribe before their catch-up (→ stop waiting). */
+  private readonly waitingForPeer = new Map<string, () => void>()
   /** Process ID → whether this node is one of its schedulers (from the stored process message). */
   private readonly schedulesKnown = new Map<string, boolean>()
   private closed = false
@@ -129,6 +132,7 @@ export class NodeWiring implements NetworkPort {
     void this.net?.host.libp2p.unhandle(ATTESTATIONS_PROTOCOL).catch(() => undefined)
     for (const off of this.follows.values()) off()
     this.follows.clear()
+    for (const off of [...this.waitingForPeer.values()]) off()
     this.intake.close()
   }
 
@@ -171,6 +175,7 @@ export class NodeWiring implements NetworkPort {
   unfollow(pid: string): void {
     this.follows.get(pid)?.()
     this.follows.delete(pid)
+    this.waitingForPeer.get(pid)?.()
   }
 
   publish(pid: string, channel: Channel, msg: Message): Promise<{ id: string; recipients: string[] }> {
@@ -354,11 +359,38 @@ export class NodeWiring implements NetworkPort {
       : []
     const order = [...schedPeers.filter((p) => subs.includes(p)), ...subs.filter((p) => !schedPeers.includes(p))]
     // A peer that knows nothing of the process answers with nothing: ask the next one.
+    let failed = false
     for (const peer of order.slice(0, 4)) {
       if (this.closed) return
       try {
         if ((await this.catchUpFrom(peer, pid)).stored > 0) return
-      } catch (e) { this.lastCatchUpError = e }
+      } catch (e) { this.lastCatchUpError = e; failed = true }
     }
+    // No peer on the topic yet (a tab just reloaded, its peers still dialing), or none could
+    // answer: catch up from the first peer that subscribes to the process's assignments.
+    if (order.length === 0 || failed) this.catchUpOnSubscription(pid)
+  }
+
+  /** Once: when a peer subscribes to the process's assignments topic, catch up from it. */
+  private catchUpOnSubscription(pid: string): void {
+    if (this.closed || !this.follows.has(pid) || this.waitingForPeer.has(pid)) return
+    const pubsub = this.network.host.pubsub
+    const topic = processTopic(pid, 'assignments')
+    const on = (e: Event): void => {
+      const d = (e as CustomEvent<{ peerId: unknown; subscriptions: { topic: string; subscribe: boolean }[] }>).detail
+      if (!d?.subscriptions?.some((x) => x.topic === topic && x.subscribe)) return
+      off()
+      const peer = String(d.peerId)
+      void this.catchUpFrom(peer, pid).catch((err) => {
+        this.lastCatchUpError = err
+        this.catchUpOnSubscription(pid) // and the next peer, then
+      })
+    }
+    const off = (): void => {
+      pubsub.removeEventListener('subscription-change', on)
+      this.waitingForPeer.delete(pid)
+    }
+    pubsub.addEventListener('subscription-change', on)
+    this.waitingForPeer.set(pid, off)
   }
 }

@@ -22,6 +22,8 @@ import { messageId } from '../../src/core/id.ts'
 import { generateWallet, loadJwk, type Wallet } from '../../src/crypto/wallet.ts'
 import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
 import { flushResults } from '../../src/devices/process.ts'
+import { storedSlots } from '../../src/devices/scheduler.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 import { makeAttestation } from '../../src/p2p/attestations.ts'
 import { createHost, type Host } from '../../src/p2p/host.ts'
 import { processTopic } from '../../src/p2p/topics.ts'
@@ -53,7 +55,8 @@ const quorumPath = (pid: string, slot: bigint | number, k: number) => `/${pid}~p
 
 describe('p2p: gossip wired into scheduling and computing, attestations, quorum reads', () => {
   let relay: TestPeer, a: TestPeer, b: TestPeer, c: TestPeer
-  let late: TestPeer | undefined, byz: TestPeer | undefined
+  let late: TestPeer | undefined, byz: TestPeer | undefined, lonely: TestPeer | undefined
+  const storedSlotsOf = (p: TestPeer) => storedSlots(p.node.store, pid)
   let flooder: Host | undefined
   let w: Wallet[]
   let proc: Message
@@ -82,7 +85,7 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
 
   afterAll(async () => {
     await flooder?.stop()
-    await Promise.all([late, byz, a, b, c, relay].map((p) => p?.net.stop()))
+    await Promise.all([late, byz, lonely, a, b, c, relay].map((p) => p?.net.stop()))
   })
 
   const transfer = (from: Wallet, quantity: bigint) => commitMessage(message({
@@ -158,6 +161,20 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
     expect(texts(r['quorum-attesters'])).toHaveLength(4)
     const atA = await verified(a, 1n, 4)
     expect(new Set(texts(atA['quorum-attesters']))).toEqual(new Set([...w.map((x) => x.address), late.node.address]))
+  })
+
+  it('a node that follows a process before it has peers catches up as soon as one subscribes (not at the next assignment)', async () => {
+    lonely = await peer(await generateWallet(), { net: { wire: { catchUpWaitMs: 100, compute: false } } })
+    lonely.net.wiring!.follow(pid)
+    await new Promise((r) => setTimeout(r, 300)) // its first catch-up found nobody
+    expect(await lonely.node.store.read(`assignments/${pid}/0`)).toBeUndefined()
+    const head = (await storedSlotsOf(a)).at(-1)!
+    await lonely.host.libp2p.dial(multiaddr(boot))
+    // No new assignment is made: what the node gets, it gets by catch-up.
+    await waitFor('the schedule at the lonely node', async () => isMessage(await lonely!.node.store.read(`assignments/${pid}/${head}`)), 20_000)
+    expect((await storedSlotsOf(a)).at(-1)).toBe(head)
+    await lonely.net.stop() // not a peer of the tests below
+    lonely = undefined
   })
 
   it('a node that attests a wrong result is disputed and never counted; 409 shows the differing hashpaths', async () => {
