@@ -8,6 +8,7 @@ import { benchHttp, printHttp } from './http.ts'
 import { benchToken, printToken } from './token.ts'
 import { benchRestore, printRestore } from './restore.ts'
 import { benchP2p, printP2p } from './p2p.ts'
+import { benchScheduler, printScheduler } from './scheduler.ts'
 
 console.log(`node ${process.version}, ${new Date().toISOString()}`)
 printIds(benchIds())
@@ -15,6 +16,7 @@ printResolve(await benchResolve())
 printHttp(await benchHttp())
 printToken(await benchToken())
 printRestore(await benchRestore())
+printScheduler(await benchScheduler())
 printP2p(await benchP2p())
 
 // The same token run in Chromium's worker (a child: Playwright and a browser).
