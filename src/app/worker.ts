@@ -152,8 +152,8 @@ const api = {
   async joinNetwork(ports: { hostPort: MessagePort; nodePort: MessagePort }, o: { announceIntervalMs?: number } = {}): Promise<NetworkInfo> {
     const node = await started
     if (network) throw new Error('the node has joined a network already')
-    const [{ remoteHost }, { joinNetwork }, { serveSnapshotOffers }] = await Promise.all([
-      import('../p2p/browser-bridge-worker.ts'), import('../p2p/network.ts'), import('../p2p/browser-snapshots.ts'),
+    const [{ remoteHost }, { joinNetwork }] = await Promise.all([
+      import('../p2p/browser-bridge-worker.ts'), import('../p2p/network.ts'),
     ])
     let net: Network | undefined
     const host = await remoteHost(ports.hostPort, ports.nodePort, {
@@ -167,7 +167,6 @@ const api = {
       wire: { catchUpWaitMs: 15_000 },
       ...(o.announceIntervalMs !== undefined ? { announceIntervalMs: o.announceIntervalMs } : {}),
     })
-    await serveSnapshotOffers(host.libp2p, node.store, net)
     network = net
     networkHost = host
     return api.networkInfo()
@@ -175,14 +174,14 @@ const api = {
 
   /**
    * Follow a process from a peer's snapshot instead of slot 0
-   * (src/p2p/browser-snapshots.ts): an offer backed by `quorum` attesting
+   * (src/p2p/snapshot-offers.ts): an offer backed by `quorum` attesting
    * wallets, its snapshot fetched by CID, the assignments caught up, then
    * followed (process@1.0 restores the snapshot and computes what follows).
    */
   async startFromSnapshot(pid: string, quorum = 2): Promise<{ slot: bigint; cid: string; peer: string; attesters: string[]; caughtUp: number; ms: Record<string, number> }> {
     const node = await started
     if (!network || !networkHost) throw new Error('the node has not joined a network')
-    const { startFromSnapshot } = await import('../p2p/browser-snapshots.ts')
+    const { startFromSnapshot } = await import('../p2p/snapshot-offers.ts')
     const r = await startFromSnapshot(network, node.store, networkHost.blocks, pid, { quorum })
     return { slot: r.slot, cid: r.cid, peer: r.peer, attesters: r.attesters, caughtUp: r.caughtUp, ms: r.ms }
   },

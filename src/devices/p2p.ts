@@ -11,6 +11,9 @@
  *   topics         the gossip topics subscribed to, the processes followed
  *   subscribe      `process`: follow a process (its three topics; catch up from a peer; compute
  *                  and attest its slots as they come). unsubscribe: stop.
+ *   from-snapshot  `process` [, `quorum` (default 2)]: follow it from a peer's newest snapshot
+ *                  backed by that many attesting wallets instead of from slot 0 (502 when no
+ *                  peer has one) → {slot, snapshot-cid, peer, attesters, caught-up}
  *   publish        POST `process`, `channel` (messages | assignments | attestations; default
  *                  messages), the committed message as `body`: gossip it as is → {id, recipients}
  *   announce       publish this node's announcement now
@@ -105,6 +108,12 @@ export interface NetworkPort {
   nextAttestation(pid: string, slot: bigint, ms: number): Promise<void>
   /** Ask peers for the attestations of a slot this node missed (in the background, at most once a second per slot). */
   pull(pid: string, slot: bigint): void
+  /**
+   * Follow a process from a peer's snapshot instead of slot 0: an offer backed
+   * by `quorum` attesting wallets, its blocks fetched by CID, the assignments
+   * after it caught up (src/p2p/snapshot-offers.ts).
+   */
+  startFromSnapshot(pid: string, quorum: number): Promise<{ slot: bigint; cid: string; peer: string; attesters: string[]; caughtUp: number }>
 }
 
 const ports = new WeakMap<Store, NetworkPort>()
@@ -213,6 +222,17 @@ function subscribe(_b: Message, req: Message, ctx: ResolveContext): Outcome {
   return ok(noStore(message({ process: pid, subscribed: true })))
 }
 
+async function fromSnapshot(_b: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
+  const p = needNetwork(ctx)
+  const pid = pidOf(req)
+  const q = toInt(directGet(req, 'quorum')) ?? 2n
+  if (q < 1n) throw new BadInput('`quorum` must be an integer ≥ 1')
+  const r = await p.startFromSnapshot(pid, Number(q))
+  return ok(noStore(message({
+    process: pid, slot: r.slot, 'snapshot-cid': r.cid, peer: r.peer, attesters: r.attesters, 'caught-up': BigInt(r.caughtUp), subscribed: true,
+  })))
+}
+
 function unsubscribe(_b: Message, req: Message, ctx: ResolveContext): Outcome {
   const p = needNetwork(ctx)
   const pid = pidOf(req)
@@ -265,5 +285,5 @@ async function scheduled(_b: Message, req: Message, ctx: ResolveContext): Promis
 
 export const p2pDevice: Device = {
   name: P2P,
-  keys: { info, peers, topics, subscribe, unsubscribe, publish, announce, attestations, scheduled },
+  keys: { info, peers, topics, subscribe, unsubscribe, from_snapshot: fromSnapshot, publish, announce, attestations, scheduled },
 }

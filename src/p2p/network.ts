@@ -4,6 +4,7 @@
  * (catchup.ts) served from the node's store, and the bootstrap peers it keeps
  * a connection to. joinNetwork(node, …) sets `node.network`.
  */
+import { serveSnapshotOffers, SNAPSHOT_PROTOCOL } from './snapshot-offers.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { AoNode } from '../node/node.ts'
@@ -109,6 +110,7 @@ export async function joinNetwork(node: AoNode, host: Host, o: NetworkOptions = 
     onAnnouncement,
   })
   await handleCatchup(libp2p, storeSource(node.store))
+  await serveSnapshotOffers(libp2p, node.store, () => wiring)
   announcer.start()
 
   const bootstrap = o.bootstrap ?? []
@@ -152,6 +154,7 @@ export async function joinNetwork(node: AoNode, host: Host, o: NetworkOptions = 
       announcer.stop()
       gossip.close()
       await libp2p.unhandle(CATCHUP_PROTOCOL).catch(() => undefined)
+      await libp2p.unhandle(SNAPSHOT_PROTOCOL).catch(() => undefined)
       host.pubsub.unsubscribe(NODES_TOPIC)
       await host.stop()
       if (node.network === net) node.network = undefined

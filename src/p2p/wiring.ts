@@ -45,6 +45,7 @@ import { ATTESTATIONS_PROTOCOL, handleAttestationRequests, requestAttestations }
 import { verifyMessage } from '../codecs/commitments.ts'
 import type { GossipMeta, Origin } from './gossip.ts'
 import { processTopic } from './topics.ts'
+import { startFromSnapshot } from './snapshot-offers.ts'
 import type { Verdict } from './verdict.ts'
 import type { Network } from './network.ts'
 
@@ -226,6 +227,12 @@ export class NodeWiring implements NetworkPort {
   }
 
   attestations(pid: string, slot: bigint): AttestationEntry[] { return this.table.slot(pid, slot) }
+
+  async startFromSnapshot(pid: string, quorum: number): ReturnType<NetworkPort['startFromSnapshot']> {
+    const net = this.network
+    const r = await startFromSnapshot(net, this.node.store, net.host.blocks, pid, { quorum })
+    return { slot: r.slot, cid: r.cid, peer: r.peer, attesters: r.attesters, caughtUp: r.caughtUp }
+  }
   attestedSlots(pid: string): bigint[] { return this.table.slots(pid) }
   disputed(pid: string): ReturnType<NetworkPort['disputed']> { return this.table.disputed(pid) }
   nextAttestation(pid: string, slot: bigint, ms: number): Promise<void> { return this.table.next(pid, slot, ms) }

@@ -6,6 +6,7 @@ import { Blocks } from '../../src/snapshot/blocks.ts'
 import { createHost, type Host, type HostOptions } from '../../src/p2p/host.ts'
 import { joinNetwork, type Network, type NetworkOptions } from '../../src/p2p/network.ts'
 import type { Wallet } from '../../src/crypto/wallet.ts'
+import type { Message } from '../../src/core/value.ts'
 
 /** Poll until `f` returns a truthy value (or throw after `ms`, saying what was awaited). */
 export async function waitFor<T>(what: string, f: () => T | Promise<T>, ms = 20_000, every = 50): Promise<NonNullable<Awaited<T>>> {
@@ -24,10 +25,10 @@ export async function waitFor<T>(what: string, f: () => T | Promise<T>, ms = 20_
 export interface TestPeer { node: AoNode; host: Host; net: Network; blocks: Blocks }
 
 /** A node (memory store, memory blockstore) with a host on 127.0.0.1, joined through `bootstrap`. */
-export async function peer(wallet: Wallet, o: { host?: HostOptions; net?: NetworkOptions } = {}): Promise<TestPeer> {
+export async function peer(wallet: Wallet, o: { host?: HostOptions; net?: NetworkOptions; config?: Message } = {}): Promise<TestPeer> {
   const blockstore = new MemoryBlockstore()
   const blocks = new Blocks(blockstore)
-  const node = await createNode({ wallet, store: new MemoryStore(), blocks })
+  const node = await createNode({ wallet, store: new MemoryStore(), blocks, ...(o.config ? { config: o.config } : {}) })
   const host = await createHost({ wsPort: null, blockstore, ...o.host })
   const net = await joinNetwork(node, host, { announceIntervalMs: 3_000, ...o.net })
   return { node, host, net, blocks }

@@ -1,8 +1,8 @@
 /**
  * Starting a process from a peer's snapshot instead of slot 0 (issue 5: "a
  * page opened late starts from a snapshot fetched by CID"). Browser-pure; a
- * protocol of ours (the browser pages need it first; Node nodes can serve it
- * the same way):
+ * protocol of ours, served by every node that joins a network (Node and
+ * pages; src/p2p/network.ts) and used through p2p@1.0 `from-snapshot`:
  *
  *   /ao-tab/snapshots/1.0.0   request: one frame {process}
  *                             response: one frame, typed JSON
@@ -64,7 +64,7 @@ const hashpathOf = (m: Message): string | undefined => {
 }
 
 /** Serve offers from the node's store and its attestations (the network's wiring table). */
-export async function serveSnapshotOffers(node: Node, store: Store, net: Network): Promise<void> {
+export async function serveSnapshotOffers(node: Node, store: Store, wiring: () => Pick<NonNullable<Network['wiring']>, 'attestations'> | undefined): Promise<void> {
   await node.handle(SNAPSHOT_PROTOCOL, async (stream) => {
     let reply: Message
     try {
@@ -74,7 +74,7 @@ export async function serveSnapshotOffers(node: Node, store: Store, net: Network
       if (pid === undefined) throw new Error('a snapshot request is {process}')
       const found = await latestResult(store, pid, { snapshot: true })
       if (!found || !isSnapshotMessage(found.msg['snapshot'])) throw new Error(`no snapshot of ${pid} here`)
-      const atts = (net.wiring?.attestations(pid, found.slot) ?? []).map((e) => e.message).filter((m): m is Message => m !== undefined)
+      const atts = (wiring()?.attestations(pid, found.slot) ?? []).map((e) => e.message).filter((m): m is Message => m !== undefined)
       reply = message({ slot: found.slot, result: found.msg, attestations: atts })
     } catch (e) {
       reply = message({ error: (e as Error)?.message ?? String(e) })
