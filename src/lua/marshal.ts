@@ -445,17 +445,6 @@ export class LuaMarshal {
     // unchanged parts are then hashed once, not on every slot.
     return freezeMessage(twin !== undefined && sameShape(twin, out) ? twin : out)
   }
-
-  /** Free the buffers this session holds (the VM is going away). */
-  dispose(): void {
-    this.end()
-    if (this.scratch) this.api._free(this.scratch)
-    this.api._free(this.lenPtr)
-    this.api._free(this.anchorName)
-    this.api._free(this.nName)
-    this.api._free(this.cacheName)
-    this.scratch = 0
-  }
 }
 
 /** Integer keys exactly 1..n (n ≥ 0) → the values in order; otherwise undefined. */
