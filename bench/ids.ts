@@ -34,7 +34,7 @@ function nested(): Message {
 export interface IdRow { name: string; backend: string; ids: number; hmac: number; ratio: number }
 
 export function benchIds(): IdRow[] {
-  const before = hashBackend() === nodeHashes.name ? nodeHashes : nobleHashes
+  const before = hashBackend()
   try {
     return [nobleHashes, nodeHashes].flatMap((b) => { useHashBackend(b); return idRows(b) })
   } finally {

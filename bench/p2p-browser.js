@@ -33,32 +33,21 @@
  * Env: AO_DIST (reuse a build), CHROMIUM_PATH, AO_BENCH_LATENCY_N (24),
  * AO_BENCH_M (200), AO_P2P_NETNS (set inside the namespace).
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { CHROMIUM, deadline, oneLine, removeDir, tempDir } from '../test/browser/chromium.js'
+import { CHROMIUM, deadline, oneLine, removeDir, tempDir, run, sleep, until } from '../test/browser/chromium.js'
+import { inPrivateNetwork } from '../test/browser/netns.js'
+import { pageSetup, pageSpawn } from '../test/browser/page-dapp.js'
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..')
 const SELF = fileURLToPath(import.meta.url)
 const SHARED = resolve(process.env.AO_SHARED ?? resolve(ROOT, '../shared'))
 
-if (process.env.AO_P2P_NETNS !== '1') {
-  const script = [
-    'set -e',
-    'ip link set lo up',
-    'ip link add v0 type veth peer name v1',
-    'ip addr add 10.250.0.1/24 dev v0',
-    'ip link set v0 up', 'ip link set v1 up',
-    'ip route add default dev v0',
-    `exec env AO_P2P_NETNS=1 "${process.execPath}" "${SELF}"`,
-  ].join('\n')
-  const r = spawnSync('unshare', ['-n', 'bash', '-c', script], { stdio: 'inherit' })
-  if (r.error) { console.error(`bench:p2p-browser: cannot run unshare: ${r.error.message}`); process.exit(1) }
-  process.exit(r.status ?? 1)
-}
+inPrivateNetwork(SELF, 'bench:p2p-browser')
 
 const N = Number(process.env.AO_BENCH_LATENCY_N ?? 24)
 const M = Number(process.env.AO_BENCH_M ?? 200)
@@ -68,30 +57,8 @@ const LIMIT_MS = 600_000
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const NAMES = ['A', 'B', 'C', 'D', 'E']
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const log = (s) => console.error(`bench:p2p-browser: ${s}`)
 
-async function until(f, what, ms = 30_000, every = 100) {
-  const end = Date.now() + ms
-  let last
-  for (;;) {
-    last = await f()
-    if (last && !last.wait) return last
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s (last: ${JSON.stringify(last?.wait ?? last)?.slice(0, 600)})`)
-    await sleep(every)
-  }
-}
-
-function run(cmd, args) {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { out += d })
-    child.on('error', fail)
-    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')} exited ${code}:\n${out}`))))
-  })
-}
 
 function start(args, pattern, env = {}) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -159,29 +126,9 @@ async function pagePublishRaw({ topic, bytes, count }) {
   return t0
 }
 
-async function pageSetup({ jwk }) {
-  const ao = await aoDapp()
-  const w = await ao.loadJwk(jwk)
-  const f = (p, init) => aoNode.fetch(p, init)
-  window.bench = { ao, w, post: (p, m) => ao.post(p, m, f), get: (p) => ao.get(p, f) }
-  return w.address
-}
-
-async function pageSpawn({ lua, start, scheduler }) {
-  const { ao, w, post } = window.bench
-  const proc = await ao.sign({
-    device: 'process@1.0', type: 'Process', 'scheduler-device': 'scheduler@1.0', 'execution-device': 'lua@5.3a',
-    scheduler, authority: [scheduler],
-    module: ao.message({ 'content-type': 'application/lua', body: lua }),
-    balance: ao.message({ [w.address]: BigInt(start) }),
-  }, w)
-  const r = await post('/~scheduler@1.0/schedule', proc)
-  return { status: r.status, text: r.text.slice(0, 300), slot: String(r.msg.slot), pid: ao.signedId(proc) }
-}
-
 /** Signs `count` transfers now (not timed) and keeps them in window.signed. */
 async function pageSign({ pid, count, from }) {
-  const { ao, w } = window.bench
+  const { ao, w } = window.page
   window.signed = []
   for (let i = 0; i < count; i++) {
     window.signed.push(await ao.sign({ type: 'Message', target: pid, action: 'Transfer', recipient: 'b'.repeat(43), quantity: 1n, nonce: BigInt(from + i) }, w))
@@ -191,7 +138,7 @@ async function pageSign({ pid, count, from }) {
 
 /** One presigned transfer POSTed here, then quorum-3 reads of `slot` here until 200: ms. */
 async function pageLatency({ pid, index, slot }) {
-  const { post, get } = window.bench
+  const { post, get } = window.page
   const m = window.signed[index]
   const t0 = performance.now()
   const r = await post(`/${pid}~process@1.0/schedule`, m)
@@ -207,7 +154,7 @@ async function pageLatency({ pid, index, slot }) {
 
 /** All presigned transfers POSTed here with `inFlight` at a time; returns the time before the first. */
 async function pageSubmitAll({ pid, inFlight }) {
-  const { post } = window.bench
+  const { post } = window.page
   const queue = [...window.signed]
   const bad = []
   const t0 = performance.timeOrigin + performance.now()
@@ -343,7 +290,7 @@ async function main() {
     // Every page has computed and attested slot 0 (a first quorum read, not timed: Lua loads).
     for (const p of pages) {
       await until(async () => {
-        const q = await p.page.evaluate(({ pid }) => window.bench.get(`/${pid}~process@1.0/compute&slot+integer=0&quorum+integer=3&quorum-wait+integer=500`).then((q) => ({ status: q.status, text: q.text.slice(0, 300) })), { pid })
+        const q = await p.page.evaluate(({ pid }) => window.page.get(`/${pid}~process@1.0/compute&slot+integer=0&quorum+integer=3&quorum-wait+integer=500`).then((q) => ({ status: q.status, text: q.text.slice(0, 300) })), { pid })
         if (q.status === 409 || q.status >= 400) throw new Error(`${p.name} quorum read of slot 0: ${q.status} ${q.text}`)
         return q.status === 200 ? true : { wait: q }
       }, `${p.name}'s quorum read of slot 0`, 30_000, 200)

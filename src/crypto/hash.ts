@@ -39,7 +39,8 @@ export function useHashBackend(b: HashBackend | undefined): void {
   impl = b ?? nobleHashes
 }
 
-export const hashBackend = (): string => impl.name
+/** The backend in use. */
+export const hashBackend = (): HashBackend => impl
 
 export const sha256 = (b: Uint8Array): Uint8Array => impl.sha256(b)
 export const sha384 = (b: Uint8Array): Uint8Array => impl.sha384(b)

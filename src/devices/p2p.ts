@@ -225,8 +225,9 @@ function subscribe(_b: Message, req: Message, ctx: ResolveContext): Outcome {
 async function fromSnapshot(_b: Message, req: Message, ctx: ResolveContext): Promise<Outcome> {
   const p = needNetwork(ctx)
   const pid = pidOf(req)
-  const q = toInt(directGet(req, 'quorum')) ?? 2n
-  if (q < 1n) throw new BadInput('`quorum` must be an integer ≥ 1')
+  const qv = directGet(req, 'quorum')
+  const q = qv === undefined ? 2n : toInt(qv)
+  if (q === undefined || q < 1n) throw new BadInput('`quorum` must be an integer ≥ 1')
   const r = await p.startFromSnapshot(pid, Number(q))
   return ok(noStore(message({
     process: pid, slot: r.slot, 'snapshot-cid': r.cid, peer: r.peer, attesters: r.attesters, 'caught-up': BigInt(r.caughtUp), subscribed: true,

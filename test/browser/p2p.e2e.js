@@ -29,34 +29,21 @@
  * Prints one line per check, then `p2p: N passed, N failed`; exits 1 on failure.
  * Env: AO_DIST (reuse a build), CHROMIUM_PATH, AO_P2P_NETNS (set inside the namespace).
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { CHROMIUM, deadline, oneLine, removeDir, tempDir } from './chromium.js'
+import { CHROMIUM, deadline, oneLine, removeDir, tempDir, run, sleep, until } from './chromium.js'
+import { inPrivateNetwork } from './netns.js'
+import { pageSetup, pageSpawn } from './page-dapp.js'
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
 const SELF = fileURLToPath(import.meta.url)
 const SHARED = resolve(process.env.AO_SHARED ?? resolve(ROOT, '../shared'))
 
-// ---- the private network namespace -------------------------------------------
-
-if (process.env.AO_P2P_NETNS !== '1') {
-  const script = [
-    'set -e',
-    'ip link set lo up',
-    'ip link add v0 type veth peer name v1',
-    'ip addr add 10.250.0.1/24 dev v0',
-    'ip link set v0 up', 'ip link set v1 up',
-    'ip route add default dev v0',
-    `exec env AO_P2P_NETNS=1 "${process.execPath}" "${SELF}"`,
-  ].join('\n')
-  const r = spawnSync('unshare', ['-n', 'bash', '-c', script], { stdio: 'inherit' })
-  if (r.error) { console.error(`p2p: cannot run unshare: ${r.error.message}`); process.exit(1) }
-  process.exit(r.status ?? 1)
-}
+inPrivateNetwork(SELF, 'p2p')
 
 // ---- inside it ------------------------------------------------------------------
 
@@ -82,29 +69,6 @@ async function check(name, fn, ms = STEP_MS) {
   }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-/** Polls `f` until it returns a truthy value (returned) or `ms` passes (throws with `what` and the last value). */
-async function until(f, what, ms = 30_000, every = 100) {
-  const end = Date.now() + ms
-  let last
-  for (;;) {
-    last = await f()
-    if (last && !last.wait) return last
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms / 1000} s (last: ${JSON.stringify(last?.wait ?? last)?.slice(0, 600)})`)
-    await sleep(every)
-  }
-}
-
-function run(cmd, args) {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { out += d })
-    child.on('error', fail)
-    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')} exited ${code}:\n${out}`))))
-  })
-}
 
 /** A child process; resolves once `pattern` matches its output (the match). */
 function start(args, pattern, env = {}) {
@@ -165,30 +129,9 @@ async function pagePublishRaw({ topic, text }) {
   return r.recipients.map(String)
 }
 
-/** The dApp helpers and the test wallet, straight to the tab's node (no service worker needed). */
-async function pageSetup({ jwk }) {
-  const ao = await aoDapp()
-  const w = await ao.loadJwk(jwk)
-  const f = (p, init) => aoNode.fetch(p, init)
-  window.e2e = { ao, w, post: (p, m) => ao.post(p, m, f), get: (p) => ao.get(p, f) }
-  return w.address
-}
-
-async function pageSpawn({ lua, start, scheduler }) {
-  const { ao, w, post } = window.e2e
-  const proc = await ao.sign({
-    device: 'process@1.0', type: 'Process', 'scheduler-device': 'scheduler@1.0', 'execution-device': 'lua@5.3a',
-    scheduler, authority: [scheduler],
-    module: ao.message({ 'content-type': 'application/lua', body: lua }),
-    balance: ao.message({ [w.address]: BigInt(start) }),
-  }, w)
-  const r = await post('/~scheduler@1.0/schedule', proc)
-  return { status: r.status, text: r.text.slice(0, 300), slot: String(r.msg.slot), pid: ao.signedId(proc) }
-}
-
 /** Transfers signed here and POSTed to this tab's node: forwarded (202) when another node schedules. */
 async function pageTransfers({ pid, recipients, from }) {
-  const { ao, w, post } = window.e2e
+  const { ao, w, post } = window.page
   const out = []
   for (const [i, r] of recipients.entries()) {
     const m = await ao.sign({ type: 'Message', target: pid, action: 'Transfer', recipient: r, quantity: 1n, nonce: BigInt(from + i) }, w)
@@ -208,7 +151,7 @@ async function pageAttested({ pid, slot }) {
 
 /** A quorum read of `slot` and the holders' balances there. */
 async function pageQuorum({ pid, slot, quorum, holders, addresses }) {
-  const { get } = window.e2e
+  const { get } = window.page
   const q = await get(`/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=${quorum}`)
   const balances = {}
   for (const h of holders) {

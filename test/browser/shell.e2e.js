@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process'
 import { createServer, request as httpRequest } from 'node:http'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deadline, launch, oneLine, removeDir, tempDir } from './chromium.js'
+import { deadline, launch, oneLine, removeDir, tempDir, run } from './chromium.js'
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
 const TITLE = 'ao-tab: an AO-Core node in your browser tab'
@@ -32,17 +32,6 @@ const HELLO = { path: '/~message@1.0&hello=world/hello', body: 'world' }
 const STEP_MS = 30_000
 
 /** Runs a command to completion; rejects with its output when it fails. */
-function run(cmd, args) {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { out += d })
-    child.on('error', fail)
-    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')} exited ${code}:\n${out}`))))
-  })
-}
-
 /** Starts bin/serve-static.js on a free port; resolves with the child and the URL it prints. */
 function startServer(dir) {
   const child = spawn(process.execPath, ['bin/serve-static.js', dir], {

@@ -18,7 +18,7 @@ import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { deadline, launch, oneLine, removeDir, tempDir } from './chromium.js'
+import { deadline, launch, oneLine, removeDir, tempDir, run } from './chromium.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = resolve(HERE, '../..')
@@ -45,17 +45,6 @@ async function check(name, fn) {
     console.log(`FAIL ${name}: ${oneLine(e.message)}`)
     throw e
   }
-}
-
-function run(cmd, args) {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { out += d })
-    child.on('error', fail)
-    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')} exited ${code}:\n${out}`))))
-  })
 }
 
 function startStatic(dir) {

@@ -31,7 +31,7 @@ import { spawn } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deadline, launch, oneLine, removeDir, tempDir } from './chromium.js'
+import { deadline, launch, oneLine, removeDir, tempDir, run } from './chromium.js'
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..')
 const SHARED = resolve(process.env.AO_SHARED ?? resolve(ROOT, '../shared'))
@@ -56,17 +56,6 @@ async function check(name, fn) {
   } finally {
     timer.clear()
   }
-}
-
-function run(cmd, args) {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.stderr.on('data', (d) => { out += d })
-    child.on('error', fail)
-    child.on('close', (code) => (code === 0 ? ok(out) : fail(new Error(`${args.join(' ')} exited ${code}:\n${out}`))))
-  })
 }
 
 function startStatic(dir) {

@@ -3,6 +3,13 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { nobleHashes } from '../../src/crypto/hash.ts'
 import { nodeHashes } from '../../src/crypto/node-hashes.ts'
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { SHARED } from './node-fixtures.ts'
+
+interface DigestCase { id: string; alg: string; content_utf8?: string; content_hex?: string; expected: string }
+const DIGESTS = (JSON.parse(readFileSync(resolve(SHARED, 'vectors/content-digest-rfc9530/vectors.json'), 'utf8')) as { cases: DigestCase[] }).cases
+  .filter((c) => (c.alg === 'sha-256' || c.alg === 'sha-512') && (c.content_utf8 !== undefined || c.content_hex !== undefined))
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
@@ -25,6 +32,17 @@ describe('hash backends', () => {
     const mac = '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'
     expect(hex(nodeHashes.hmacSha256(key, data))).toBe(mac)
     expect(hex(nobleHashes.hmacSha256(key, data))).toBe(mac)
+  })
+
+  it('RFC 9530 Content-Digest vectors (../shared/vectors): SHA-256 and SHA-512, both backends', () => {
+    expect(DIGESTS.length).toBeGreaterThan(5)
+    for (const c of DIGESTS) {
+      const body = c.content_hex !== undefined ? Buffer.from(c.content_hex, 'hex') : Buffer.from(c.content_utf8!, 'utf8')
+      for (const b of [nobleHashes, nodeHashes]) {
+        const d = c.alg === 'sha-256' ? b.sha256(new Uint8Array(body)) : b.sha512(new Uint8Array(body))
+        expect(Buffer.from(d).toString('base64'), `${c.id} (${b.name})`).toBe(c.expected)
+      }
+    }
   })
 
   it('results are plain Uint8Arrays the caller owns', () => {

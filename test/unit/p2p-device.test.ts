@@ -21,28 +21,14 @@ import { messageId } from '../../src/core/id.ts'
 import { generateWallet, type Wallet } from '../../src/crypto/wallet.ts'
 import { createNode, type AoNode } from '../../src/node/node.ts'
 import { MemoryStore } from '../../src/store/memory.ts'
-import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
 import { createHost, type Host } from '../../src/p2p/host.ts'
 import { joinNetwork } from '../../src/p2p/network.ts'
 import { encodePayload } from '../../src/p2p/payload.ts'
 import { processTopic } from '../../src/p2p/topics.ts'
-import { peer, tcpAddr, waitFor, type TestPeer } from './p2p-helpers.ts'
+import { peer, tcpAddr, waitFor, type TestPeer, http } from './p2p-helpers.ts'
 
 const SCHED = message({ device: 'scheduler@1.0' })
 const post = (body: Message): Message => message({ path: 'schedule', method: 'POST', body })
-
-async function http(node: AoNode, path: string, body?: Message): Promise<{ status: number; msg: Message; text: string }> {
-  const init: RequestInit = { headers: { 'accept-bundle': 'true' } }
-  if (body) {
-    const parts = messageToHttpParts(body, { bundle: true })
-    Object.assign(init, { method: 'POST', headers: { ...parts.headers, 'accept-bundle': 'true' }, body: parts.body })
-  }
-  const r = await node.handle(new Request(`http://node${path}`, init))
-  const bytes = new Uint8Array(await r.arrayBuffer())
-  const headers: Array<[string, string]> = []
-  r.headers.forEach((v, k) => headers.push([k, v]))
-  return { status: r.status, msg: responseToMessage(r.status, headers, bytes), text: new TextDecoder().decode(bytes) }
-}
 
 describe('p2p@1.0 and the intake of gossiped assignments', () => {
   let a: TestPeer, b: TestPeer

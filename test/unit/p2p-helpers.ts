@@ -7,6 +7,7 @@ import { createHost, type Host, type HostOptions } from '../../src/p2p/host.ts'
 import { joinNetwork, type Network, type NetworkOptions } from '../../src/p2p/network.ts'
 import type { Wallet } from '../../src/crypto/wallet.ts'
 import type { Message } from '../../src/core/value.ts'
+import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
 
 /** Poll until `f` returns a truthy value (or throw after `ms`, saying what was awaited). */
 export async function waitFor<T>(what: string, f: () => T | Promise<T>, ms = 20_000, every = 50): Promise<NonNullable<Awaited<T>>> {
@@ -39,4 +40,18 @@ export const tcpAddr = (h: Host): string => {
   const a = h.multiaddrs().find((m) => m.includes('/tcp/') && !m.includes('/ws'))
   if (!a) throw new Error('no TCP listen address')
   return a
+}
+
+/** A request to a node's HTTP handler (no socket): GET `path`, or POST `body` as a bundled httpsig message. */
+export async function http(node: AoNode, path: string, body?: Message): Promise<{ status: number; msg: Message; text: string }> {
+  const init: RequestInit = { headers: { 'accept-bundle': 'true' } }
+  if (body) {
+    const parts = messageToHttpParts(body, { bundle: true })
+    Object.assign(init, { method: 'POST', headers: { ...parts.headers, 'accept-bundle': 'true' }, body: parts.body })
+  }
+  const r = await node.handle(new Request(`http://node${path}`, init))
+  const bytes = new Uint8Array(await r.arrayBuffer())
+  const headers: Array<[string, string]> = []
+  r.headers.forEach((v, k) => headers.push([k, v]))
+  return { status: r.status, msg: responseToMessage(r.status, headers, bytes), text: new TextDecoder().decode(bytes) }
 }

@@ -20,7 +20,6 @@ import { isMessage, message, type Message, type Value } from '../../src/core/val
 import { commitMessage } from '../../src/codecs/commitments.ts'
 import { messageId } from '../../src/core/id.ts'
 import { generateWallet, loadJwk, type Wallet } from '../../src/crypto/wallet.ts'
-import { messageToHttpParts, responseToMessage } from '../../src/devices/relay.ts'
 import { flushResults } from '../../src/devices/process.ts'
 import { storedSlots } from '../../src/devices/scheduler.ts'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -28,27 +27,13 @@ import { makeAttestation } from '../../src/p2p/attestations.ts'
 import { createHost, type Host } from '../../src/p2p/host.ts'
 import { processTopic } from '../../src/p2p/topics.ts'
 import { utf8 } from '../../src/core/bytes.ts'
-import type { AoNode } from '../../src/node/node.ts'
 import { nodeFixtures } from './node-fixtures.ts'
-import { peer, tcpAddr, waitFor, type TestPeer } from './p2p-helpers.ts'
+import { peer, tcpAddr, waitFor, type TestPeer, http } from './p2p-helpers.ts'
 
 const SHARED = process.env['AO_SHARED'] ?? join(import.meta.dirname, '../../../shared')
 const TOKEN = readFileSync(join(SHARED, 'hyperbeam-data/scripts/hyper-token.lua'), 'utf8')
 const SCHED = message({ device: 'scheduler@1.0' })
 const post = (body: Message): Message => message({ path: 'schedule', method: 'POST', body })
-
-async function http(node: AoNode, path: string, body?: Message): Promise<{ status: number; msg: Message; text: string }> {
-  const init: RequestInit = { headers: { 'accept-bundle': 'true' } }
-  if (body) {
-    const parts = messageToHttpParts(body, { bundle: true })
-    Object.assign(init, { method: 'POST', headers: parts.headers, body: parts.body })
-  }
-  const r = await node.handle(new Request(`http://node${path}`, init))
-  const bytes = new Uint8Array(await r.arrayBuffer())
-  const headers: Array<[string, string]> = []
-  r.headers.forEach((v, k) => headers.push([k, v]))
-  return { status: r.status, msg: responseToMessage(r.status, headers, bytes), text: new TextDecoder().decode(bytes) }
-}
 
 const texts = (v: Value | undefined): string[] => (Array.isArray(v) ? v : isMessage(v) ? Object.keys(v).sort((a, b) => Number(a) - Number(b)).map((k) => v[k]!) : []).map(String)
 const quorumPath = (pid: string, slot: bigint | number, k: number) => `/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=${k}`

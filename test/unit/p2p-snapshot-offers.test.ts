@@ -9,10 +9,8 @@ import { isMessage, message, type Message } from '../../src/core/value.ts'
 import { commitMessage } from '../../src/codecs/commitments.ts'
 import { messageId } from '../../src/core/id.ts'
 import { generateWallet, type Wallet } from '../../src/crypto/wallet.ts'
-import { responseToMessage } from '../../src/devices/relay.ts'
 import { flushResults } from '../../src/devices/process.ts'
-import type { AoNode } from '../../src/node/node.ts'
-import { peer, tcpAddr, waitFor, type TestPeer } from './p2p-helpers.ts'
+import { peer, tcpAddr, waitFor, type TestPeer, http } from './p2p-helpers.ts'
 
 const COUNTER = `
 function compute(base, req)
@@ -24,14 +22,6 @@ const SCHED = message({ device: 'scheduler@1.0' })
 const post = (body: Message): Message => message({ path: 'schedule', method: 'POST', body })
 // A snapshot every 2 slots, so that a few slots make offers.
 const EVERY_2 = message({ process_cache_frequency: 2n })
-
-async function get(node: AoNode, path: string): Promise<{ status: number; msg: Message; text: string }> {
-  const r = await node.handle(new Request(`http://node${path}`, { headers: { 'accept-bundle': 'true' } }))
-  const bytes = new Uint8Array(await r.arrayBuffer())
-  const headers: Array<[string, string]> = []
-  r.headers.forEach((v, k) => headers.push([k, v]))
-  return { status: r.status, msg: responseToMessage(r.status, headers, bytes), text: new TextDecoder().decode(bytes) }
-}
 
 describe('p2p: a late Node node starts from a snapshot offered by its peers', () => {
   let relay: TestPeer, a: TestPeer, b: TestPeer, c: TestPeer
@@ -67,21 +57,21 @@ describe('p2p: a late Node node starts from a snapshot offered by its peers', ()
     return (o.value as Message)['slot'] as bigint
   }
   const verified = (p: TestPeer, slot: bigint, k: number) => waitFor(`quorum ${k} of slot ${slot}`, async () => {
-    const r = await get(p.node, `/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=${k}`)
+    const r = await http(p.node, `/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=${k}`)
     if (r.status !== 200 && r.status !== 202) throw new Error(`${r.status} ${r.text.slice(0, 300)}`)
     return r.status === 200 ? r.msg : undefined
   }, 30_000, 20)
 
   it('from-snapshot: the newest snapshot backed by 3 wallets, blocks by CID, then only the slots after it are computed', async () => {
     expect((await a.node.resolve(SCHED, post(proc))).status).toBe('ok')
-    for (const p of [b, c]) expect((await get(p.node, `/~p2p@1.0/subscribe?process=${pid}`)).status).toBe(200)
+    for (const p of [b, c]) expect((await http(p.node, `/~p2p@1.0/subscribe?process=${pid}`)).status).toBe(200)
     for (const p of [b, c]) await waitFor('slot 0', async () => isMessage(await p.node.store.read(`assignments/${pid}/0`)))
     for (let i = 1; i <= 4; i++) await send(i)
     for (const p of [a, b, c]) await verified(p, 4n, 3)
 
     late = await peer(await generateWallet(), { net: { bootstrap: [boot] }, config: EVERY_2 })
     await waitFor('the late node to meet A', () => late!.net.nodes.byAddress(a.node.address) && late!.net.peers().length >= 3)
-    const r = await get(late.node, `/~p2p@1.0/from-snapshot?process=${pid}&quorum+integer=3`)
+    const r = await http(late.node, `/~p2p@1.0/from-snapshot?process=${pid}&quorum+integer=3`)
     expect(r.status, r.text).toBe(200)
     expect(r.msg['slot']).toBe(4n)
     expect((r.msg['attesters'] as unknown[]).length).toBe(3)
@@ -100,13 +90,18 @@ describe('p2p: a late Node node starts from a snapshot offered by its peers', ()
     for (const s of [1, 2, 3]) expect(await late.node.store.read(`computed/${pid}/slot/${s}`)).toBeUndefined()
   })
 
-  it('an offer backed by fewer wallets than asked is refused (502), and nothing is followed', async () => {
+  it('bad input is 400; an offer backed by fewer wallets than asked is refused (502), and nothing is followed', async () => {
     alone = await peer(await generateWallet(), { net: { bootstrap: [boot] }, config: EVERY_2 })
     await waitFor('the node to meet A', () => alone!.net.nodes.byAddress(a.node.address) && alone!.net.peers().length >= 3)
-    const r = await get(alone.node, `/~p2p@1.0/from-snapshot?process=${pid}&quorum+integer=9`)
+    for (const q of ['quorum+integer=0', 'quorum=many']) {
+      const bad = await http(alone.node, `/~p2p@1.0/from-snapshot?process=${pid}&${q}`)
+      expect(bad.status, bad.text).toBe(400)
+    }
+    expect((await http(alone.node, '/~p2p@1.0/from-snapshot?process=nope')).status).toBe(400)
+    const r = await http(alone.node, `/~p2p@1.0/from-snapshot?process=${pid}&quorum+integer=9`)
     expect(r.status, r.text).toBe(502)
     expect(r.text).toMatch(/fewer than 9|backed by/)
     expect(await alone.node.store.read(`computed/${pid}/slot/4`)).toBeUndefined()
-    expect((await get(alone.node, '/~p2p@1.0/topics')).text).not.toContain(pid)
+    expect((await http(alone.node, '/~p2p@1.0/topics')).text).not.toContain(pid)
   })
 })
