@@ -102,7 +102,7 @@ export function messageId(msg: Message | Value[] | Uint8Array | string, scope: I
 }
 
 function computeId(msg: Message | Value[], scope: IdScope): string {
-  if (Array.isArray(msg)) return tabmId(toTabm(msg, { linkify: 'discard' }), scope)
+  if (Array.isArray(msg)) return flatListId(msg) ?? tabmId(toTabm(msg, { linkify: 'discard' }), scope)
   return committedId(msg, scope) ?? flatMessageId(msg) ?? tabmId(toTabm(msg, { linkify: 'discard' }), scope)
 }
 
@@ -138,12 +138,7 @@ export const allCommitmentsId = (msg: Message | Value[]): string => messageId(ms
 function flatMessageId(msg: Message): string | null {
   const keys = Object.keys(msg)
   keys.sort()
-  // Lines and component names before and after the (sorted) `ao-types` key.
-  let pre = ''
-  let preNames = ''
-  let post = ''
-  let postNames = ''
-  let types = ''
+  const values = new Array<Value>(keys.length)
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!
     if (k.length >= 32 && k.length <= 43) return null
@@ -153,10 +148,51 @@ function flatMessageId(msg: Message): string | null {
       if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95 || c === 46)) return null
     }
     const c0 = k.charCodeAt(0)
-    if (c0 === 112 && k.startsWith('priv')) continue
     // First-letter prechecks keep Set lookups off the common path.
     if ((c0 === 98 || c0 === 100 || c0 === 97 || c0 === 99 || c0 === 117) && FLAT_EXCLUDED.has(k)) return null
-    const v = msg[k]!
+    values[i] = msg[k]!
+  }
+  return flatId(keys, values, '')
+}
+
+/**
+ * A list is the numbered message {"1": …, "2": …} whose ao-types also says
+ * `.="list"` (src/codecs/structured.ts), so its ID takes the same one-pass
+ * path, with the keys in their byte order (1, 10, 100, 11, …). A process's
+ * `dedup` history is such a list, hashed again on every slot.
+ */
+function flatListId(list: Value[]): string | null {
+  const n = list.length
+  if (n === 0) return null
+  const keys = new Array<string>(n)
+  const values = new Array<Value>(n)
+  // Decimal numbers 1..n in lexicographic order, walked as a 10-ary trie.
+  let cur = 1
+  for (let i = 0; i < n; i++) {
+    keys[i] = String(cur)
+    values[i] = list[cur - 1]!
+    if (cur * 10 <= n) cur *= 10
+    else {
+      while (cur % 10 === 9 || cur + 1 > n) cur = Math.floor(cur / 10)
+      cur += 1
+    }
+  }
+  return flatId(keys, values, '.="list"')
+}
+
+/** The one-pass signature base of sorted, normalized keys and their values (see flatMessageId). */
+function flatId(keys: string[], values: Value[], listType: string): string | null {
+  // Lines and component names before and after the (sorted) `ao-types` key.
+  let pre = ''
+  let preNames = ''
+  let post = ''
+  let postNames = ''
+  let types = listType
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!
+    const c0 = k.charCodeAt(0)
+    if (c0 === 112 && k.startsWith('priv')) continue
+    const v = values[i]!
     let text: string
     if (typeof v === 'string') {
       if (v.length > 1365) return null

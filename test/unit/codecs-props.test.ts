@@ -8,7 +8,7 @@ import { deserializeFlat, flatToTabm, serializeFlat, tabmToFlat } from '../../sr
 import { jsonToMessage } from '../../src/codecs/json.ts'
 import { parseAoTypes } from '../../src/codecs/ao-types.ts'
 import { parseTypedJson, stringifyTyped } from '../../src/core/typed-json.ts'
-import { messageId } from '../../src/core/id.ts'
+import { messageId, tabmId } from '../../src/core/id.ts'
 import { AoError } from '../../src/core/errors.ts'
 import { fromUtf8 } from '../../src/core/bytes.ts'
 import type { HttpMessage } from '../../src/codecs/httpsig/types.ts'
@@ -77,6 +77,19 @@ describe('httpsig wire round trip', () => {
     fc.assert(fc.property(messageArb, (m) => {
       const t = toTabm(m, { linkify: 'discard' })
       expect(stringifyTyped(flatToTabm(tabmToFlat(t)) as unknown as Value)).toBe(stringifyTyped(t as unknown as Value))
+    }), { numRuns: 200 })
+  })
+})
+
+describe('one-pass IDs equal the IDs of the general TABM path', () => {
+  const general = (v: Message | Value[]): string => tabmId(toTabm(v, { linkify: 'discard' }), 'unsigned')
+  it('random messages', () => {
+    fc.assert(fc.property(messageArb, (m) => { expect(messageId(m)).toBe(general(m)) }), { numRuns: 300 })
+  })
+  it('random lists, long enough that key order (1, 10, 100, 11, …) matters', () => {
+    const item = fc.oneof(scalar, messageArb as fc.Arbitrary<Value>, fc.array(scalar, { maxLength: 3 }))
+    fc.assert(fc.property(fc.array(item, { minLength: 1, maxLength: 250 }), (list) => {
+      expect(messageId(list)).toBe(general(list))
     }), { numRuns: 200 })
   })
 })
