@@ -12,6 +12,8 @@
  * `process`, its module) so keep their cached IDs instead of being hashed
  * again every slot. The tables pushed during a call are anchored in the
  * registry until the call ends, so a pointer seen again is the same table.
+ * When the table's memory shows it untouched (src/lua/table-memory.ts), the
+ * object is returned without walking the table at all.
  *
  * Strings of 8 bytes or more are interned in a VM-wide cache (a registry
  * table; Lua strings are immutable values): pushing one the VM already holds
@@ -26,6 +28,7 @@ import { BadInput } from '../core/errors.ts'
 import { compareUtf8 } from '../core/bytes.ts'
 import { freezeMessage } from '../core/id.ts'
 import { isNumberedMessage, luaNumberText } from './codec.ts'
+import { TableMemory, type Fingerprint } from './table-memory.ts'
 
 const INT64_MIN = -(1n << 63n)
 const INT64_MAX = (1n << 63n) - 1n
@@ -79,6 +82,11 @@ export class LuaValueTooDeep extends BadInput {}
 /** A table that contains itself cannot become a message. */
 export class LuaCyclicValue extends BadInput {}
 
+/** A table built from a JS value; `exact` when reading it back gives that value. */
+interface Twin { twin: Message | Value[]; exact: boolean; fp: Fingerprint | undefined }
+/** Lists at least this long are copied when a longer list extends them. */
+const LIST_EXTEND_MIN = 16
+
 interface KeyEntry { rank: number; num: number; text: string; value: Value }
 
 /** Lua's key order (numbers, booleans, strings bytewise) for the keys of one table. */
@@ -120,8 +128,23 @@ export class LuaMarshal {
   private anchorName: number
   private nName: number
   private anchored = 0
-  /** Lua table pointer → the JS message or list it was built from. */
-  private tables = new Map<number, Message | Value[]>()
+  /**
+   * Lua table pointer → the JS message or list it was built from, and the
+   * table's fingerprint when reading it unchanged gives back exactly that object.
+   */
+  private tables = new Map<number, Twin>()
+  /** The JS message or list → the table last built from it. */
+  private built = new Map<object, number>()
+  /** First item → a list built this call, to find the list a longer one extends. */
+  private lists = new Map<Value, number>()
+  /** The same for the previous call, whose tables stay anchored until the next one begins. */
+  private tablesBefore = new Map<number, Twin>()
+  private builtBefore = new Map<object, number>()
+  private listsBefore = new Map<Value, number>()
+  private beforeName: number
+  /** Twins found untouched since the Lua code last ran. */
+  private untouched = new Map<number, boolean>()
+  private readonly memory: TableMemory | null
   private cacheName: number
   /** Stack index of the string cache table while a call is marshalled (0: none). */
   private cacheAt = 0
@@ -135,16 +158,23 @@ export class LuaMarshal {
   private active = false
 
   constructor(private readonly api: LuaApi, private readonly L: number) {
+    this.memory = TableMemory.probe(api, L)
     this.lenPtr = api._malloc(8)
     const name = utf8.encode('ao-tab-anchors\0')
     this.anchorName = api._malloc(name.length)
     api.HEAPU8.set(name, this.anchorName)
     this.nName = api._malloc(2)
     api.HEAPU8.set([110, 0], this.nName)
+    const before = utf8.encode('ao-tab-anchors-before\0')
+    this.beforeName = api._malloc(before.length)
+    api.HEAPU8.set(before, this.beforeName)
     const cache = utf8.encode('ao-tab-strings\0')
     this.cacheName = api._malloc(cache.length)
     api.HEAPU8.set(cache, this.cacheName)
   }
+
+  /** Whether untouched tables are told by their memory (the layout probe passed). */
+  get readsTableMemory(): boolean { return this.memory !== null }
 
   /**
    * Put the string cache on the stack (its index is used until `leave`).
@@ -164,6 +194,7 @@ export class LuaMarshal {
       this.internedBytes = 0
     }
     this.cacheAt = api._lua_gettop(L)
+    this.untouched.clear()
     if (this.active) {
       api._lua_getfield(L, LUA_REGISTRYINDEX, this.anchorName)
       this.anchorAt = api._lua_gettop(L)
@@ -204,22 +235,28 @@ export class LuaMarshal {
     return out
   }
 
-  /** Start a call: tables pushed from now on are kept alive (and recognized) until `end`. */
+  /**
+   * Start a call: tables pushed from now on are kept alive (and recognized)
+   * until the call after it begins, so the next call can copy those it
+   * pushes again (a process state's unchanged parts, slot after slot).
+   */
   begin(): void {
     const { api, L } = this
+    api._lua_getfield(L, LUA_REGISTRYINDEX, this.anchorName)
+    api._lua_setfield(L, LUA_REGISTRYINDEX, this.beforeName)
     api._lua_createtable(L, 0, 0)
     api._lua_setfield(L, LUA_REGISTRYINDEX, this.anchorName)
     this.anchored = 0
-    this.tables.clear()
+    this.tablesBefore = this.tables
+    this.builtBefore = this.built
+    this.listsBefore = this.lists
+    this.tables = new Map()
+    this.built = new Map()
+    this.lists = new Map()
     this.active = true
   }
 
   end(): void {
-    if (!this.active) return
-    const { api, L } = this
-    api._lua_pushnil(L)
-    api._lua_setfield(L, LUA_REGISTRYINDEX, this.anchorName)
-    this.tables.clear()
     this.active = false
   }
 
@@ -240,67 +277,160 @@ export class LuaMarshal {
 
   // ---------------------------------------------------------------- JS → Lua
 
-  /** Push one value; throws BadInput for what Lua cannot hold. */
-  push(v: Value, depth = 0): void {
+  /**
+   * Push one value; throws BadInput for what Lua cannot hold. True when
+   * reading it back gives an equal value (a string stays a string, a message
+   * a message), so an untouched table can be answered with its twin.
+   */
+  push(v: Value, depth = 0): boolean {
     if (depth > MAX_DEPTH) throw new LuaValueTooDeep('a value nested more than 200 deep cannot be passed to Lua')
     const { api, L } = this
-    if (typeof v === 'string') this.pushString(v)
-    else if (v instanceof Uint8Array) this.pushBytes(v)
-    else if (typeof v === 'bigint') {
-      if (v >= INT64_MIN && v <= INT64_MAX) api._lua_pushinteger(L, v)
-      else this.pushString(v.toString())
-    } else if (v instanceof Float) api._lua_pushnumber(L, v.value)
-    else if (v === true || v === false) api._lua_pushboolean(L, v ? 1 : 0)
-    else if (isAtom(v)) this.pushString(atomName(v))
-    else if (v instanceof Link) this.pushString(v.id)
-    else if (Array.isArray(v)) this.pushList(v, v, depth)
-    else if (isMessage(v)) {
+    if (typeof v === 'string') return this.pushString(v)
+    if (v instanceof Uint8Array) { this.pushBytes(v); return false }
+    if (typeof v === 'bigint') {
+      if (v >= INT64_MIN && v <= INT64_MAX) { api._lua_pushinteger(L, v); return true }
+      this.pushString(v.toString())
+      return false
+    }
+    if (v instanceof Float) { api._lua_pushnumber(L, v.value); return true }
+    if (v === true || v === false) { api._lua_pushboolean(L, v ? 1 : 0); return true }
+    if (isAtom(v)) { this.pushString(atomName(v)); return false }
+    if (v instanceof Link) { this.pushString(v.id); return false }
+    if (this.memory !== null && this.anchorAt !== 0 && (Array.isArray(v) || isMessage(v))) {
+      const exact = this.pushCopy(v, depth)
+      if (exact !== undefined) return exact
+    }
+    if (Array.isArray(v)) return this.pushList(v, v, depth, true)
+    if (isMessage(v)) {
       if (isNumberedMessage(v)) {
         const list: Value[] = []
         for (let i = 1; i in v; i++) list.push(v[String(i)]!)
-        this.pushList(list, v, depth)
-      } else this.pushMap(v, depth)
-    } else throw new BadInput('a value that cannot be passed to Lua')
+        // It comes back as a list, not as this message.
+        return this.pushList(list, v, depth, false)
+      }
+      return this.pushMap(v, depth)
+    }
+    throw new BadInput('a value that cannot be passed to Lua')
   }
 
-  private pushList(list: Value[], twin: Message | Value[], depth: number): void {
+  private pushList(list: Value[], twin: Message | Value[], depth: number, isList: boolean): boolean {
     const { api, L } = this
     if (!api._lua_checkstack(L, 4)) throw new LuaValueTooDeep('the Lua stack cannot hold this value')
     api._lua_createtable(L, list.length, 0)
+    let exact = isList
     for (let i = 0; i < list.length; i++) {
-      this.push(list[i]!, depth + 1)
+      if (!this.push(list[i]!, depth + 1)) exact = false
       api._lua_rawseti(L, -2, BigInt(i + 1))
     }
-    this.remember(twin)
+    this.remember(twin, exact)
+    return exact
   }
 
-  private pushMap(m: Message, depth: number): void {
+  private pushMap(m: Message, depth: number): boolean {
     const { api, L } = this
     if (!api._lua_checkstack(L, 4)) throw new LuaValueTooDeep('the Lua stack cannot hold this value')
     const keys = Object.keys(m)
     api._lua_createtable(L, 0, keys.length)
+    // An empty table reads back as an empty list.
+    let exact = keys.length > 0
     for (const k of keys) {
       const x = m[k]
-      if (x === undefined) continue
-      this.pushString(k)
-      this.push(x, depth + 1)
+      if (x === undefined) { exact = false; continue }
+      if (!this.pushString(k)) exact = false
+      if (!this.push(x, depth + 1)) exact = false
       api._lua_rawset(L, -3)
     }
-    this.remember(m)
+    this.remember(m, exact)
+    return exact
   }
 
-  private remember(twin: Message | Value[]): void {
+  private remember(twin: Message | Value[], exact: boolean): void {
     if (this.anchorAt === 0) return
-    this.tables.set(this.api._lua_topointer(this.L, -1), twin)
+    this.register(this.api._lua_topointer(this.L, -1), twin, exact)
+  }
+
+  /** Know the table on top of the stack (at `ptr`) as built from `twin`, and anchor it. */
+  private register(ptr: number, twin: Message | Value[], exact: boolean): void {
+    this.tables.set(ptr, { twin, exact, fp: this.memory ? this.memory.fingerprint(ptr) : undefined })
+    this.built.set(twin, ptr)
+    if (Array.isArray(twin) && twin.length >= LIST_EXTEND_MIN) this.lists.set(twin[0]!, ptr)
     this.anchorTop()
   }
 
-  private pushString(s: string): void {
+  private twinAt(ptr: number): Twin | undefined {
+    return this.tables.get(ptr) ?? this.tablesBefore.get(ptr)
+  }
+
+  /** A table built from its twin whose memory (and its nested tables') is as it was built. */
+  private isUntouched(ptr: number): boolean {
+    const known = this.untouched.get(ptr)
+    if (known !== undefined) return known
+    const fp = this.twinAt(ptr)?.fp
+    let ok = fp !== undefined && this.memory!.same(ptr, fp)
+    if (ok) for (const c of fp!.children) if (!this.isUntouched(c)) { ok = false; break }
+    this.untouched.set(ptr, ok)
+    return ok
+  }
+
+  /**
+   * Push `v` by copying, inside the VM, an untouched table already built
+   * from it (this call or the last); for a list, one built from its first
+   * items, then push the rest. Exactness as `push` answers; undefined when
+   * there is no such table.
+   */
+  private pushCopy(v: Message | Value[], depth: number): boolean | undefined {
+    let src = this.built.get(v) ?? this.builtBefore.get(v)
+    let from = 0
+    if (src === undefined && Array.isArray(v) && v.length > LIST_EXTEND_MIN) {
+      src = this.lists.get(v[0]!) ?? this.listsBefore.get(v[0]!)
+      const prefix = src === undefined ? undefined : this.twinAt(src)!.twin as Value[]
+      if (prefix === undefined || prefix.length >= v.length) return undefined
+      for (let i = 0; i < prefix.length; i++) if (prefix[i] !== v[i]) return undefined
+      from = prefix.length
+    }
+    if (src === undefined || !this.isUntouched(src)) return undefined
+    const twin = this.twinAt(src)!
+    const copied = this.copyTable(src, from > 0 ? (v as Value[]).length - from : 0)
+    if (copied === undefined) return undefined
+    let exact = twin.exact
+    if (from > 0) {
+      const { api, L } = this
+      const list = v as Value[]
+      for (let i = from; i < list.length; i++) {
+        if (!this.push(list[i]!, depth + 1)) exact = false
+        api._lua_rawseti(L, -2, BigInt(i + 1))
+      }
+      this.remember(v, exact)
+    } else this.register(copied, v, exact)
+    return exact
+  }
+
+  /** Copy the untouched table `src` and its nested tables; the copy is left on the stack. */
+  private copyTable(src: number, extra: number): number | undefined {
+    const { api, L } = this
+    const fp = this.twinAt(src)!.fp!
+    if (!api._lua_checkstack(L, 4)) return undefined
+    const kids: number[] = []
+    for (const c of fp.children) {
+      const k = this.copyTable(c, 0)
+      if (k === undefined) return undefined
+      kids.push(k)
+      // Anchored until the call after next; off the stack.
+      const twin = this.twinAt(c)!
+      this.register(k, twin.twin, twin.exact)
+      api._lua_settop(L, -2)
+    }
+    if (!this.memory!.copy(L, src, fp, kids, extra)) return undefined
+    return api._lua_topointer(L, -1)
+  }
+
+  /** True when the string reads back as itself (well-formed text). */
+  private pushString(s: string): boolean {
     const { api, L } = this
     const cached = s.length >= INTERN_MIN && this.cacheAt !== 0 ? this.interned.get(s) : undefined
     if (cached !== undefined) {
       api._lua_rawgeti(L, this.cacheAt, BigInt(cached))
-      return
+      return true
     }
     const n = s.length
     let len = -1
@@ -315,12 +445,15 @@ export class LuaMarshal {
       }
       if (i === n) len = n
     }
+    const ascii = len >= 0
     if (len < 0) {
       const p = this.ensureScratch(n * 3)
       len = utf8.encodeInto(s, api.HEAPU8.subarray(p, p + n * 3)).written
     }
     api._lua_pushlstring(L, this.scratch, len)
-    if (len >= INTERN_MIN && this.cacheAt !== 0 && s.isWellFormed()) this.intern(s, len, api._lua_tolstring(L, -1, 0))
+    const exact = ascii || s.isWellFormed()
+    if (len >= INTERN_MIN && this.cacheAt !== 0 && exact) this.intern(s, len, api._lua_tolstring(L, -1, 0))
+    return exact
   }
 
   /** Keep the string on top of the stack in the cache as `s`. */
@@ -391,6 +524,10 @@ export class LuaMarshal {
     const { api, L } = this
     if (depth >= MAX_DEPTH) throw new LuaValueTooDeep('a Lua value nested more than 200 deep cannot be returned')
     const ptr = api._lua_topointer(L, at)
+    if (this.memory !== null && this.isUntouched(ptr)) {
+      const t = this.twinAt(ptr)!
+      if (t.exact) return freezeMessage(t.twin)
+    }
     if (this.onPath.has(ptr)) throw new LuaCyclicValue('cannot convert a table that contains itself')
     if (!api._lua_checkstack(L, 4)) throw new LuaValueTooDeep('the Lua stack cannot hold this value')
     this.onPath.add(ptr)
@@ -440,7 +577,7 @@ export class LuaMarshal {
       for (const e of entries) m[e.text] = e.value
       out = m
     }
-    const twin = this.tables.get(ptr)
+    const twin = this.twinAt(ptr)?.twin
     // Frozen, so that their IDs are cached (src/core/id.ts): a process state's
     // unchanged parts are then hashed once, not on every slot.
     return freezeMessage(twin !== undefined && sameShape(twin, out) ? twin : out)

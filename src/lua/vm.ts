@@ -73,6 +73,15 @@ export class LuaVM {
     this.marshal = new LuaMarshal(this.api, L)
   }
 
+  /**
+   * Which fast paths this VM runs on: wasmoon's raw exports (src/lua/raw-exports.ts)
+   * and untouched tables told by their memory (src/lua/table-memory.ts). Without
+   * them the same values cross, more slowly.
+   */
+  get fastPaths(): { rawExports: boolean; tableMemory: boolean } {
+    return { rawExports: (this.api as { raw?: boolean }).raw === true, tableMemory: this.marshal.readsTableMemory }
+  }
+
   private cName(s: string): number {
     let p = this.names.get(s)
     if (p === undefined) {

@@ -47,6 +47,95 @@ describe('lua marshal: the C API path converts as the byte encoding did', () => 
     }), { numRuns: 400 })
   })
 
+  it('tables the script changes in place read back as changed (the untouched-table shortcut misses nothing)', async () => {
+    // `mutate` changes the pushed value at random places, then returns it and a
+    // fresh deep copy; the copy is read entry by entry, so it is the oracle.
+    vm.loadModule(`
+      local function keys(t)
+        local ks = {}
+        for k in pairs(t) do ks[#ks + 1] = k end
+        table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
+        return ks
+      end
+      local function copy(v)
+        if type(v) ~= 'table' then return v end
+        local c = {}
+        for k, x in pairs(v) do c[k] = copy(x) end
+        return c
+      end
+      function mutate(v, seed, nops)
+        local r = seed
+        local function rnd(n) r = (r * 1103515245 + 12345) % 2147483648; return r % n end
+        for i = 1, nops do
+          local t = v
+          while type(t) == 'table' do
+            local ks = keys(t)
+            if #ks == 0 or rnd(3) == 0 then break end
+            local k = ks[rnd(#ks) + 1]
+            if type(t[k]) ~= 'table' then break end
+            t = t[k]
+          end
+          if type(t) == 'table' then
+            local ks = keys(t)
+            local k = #ks > 0 and ks[rnd(#ks) + 1] or 'new'
+            local op = rnd(7)
+            if op == 0 then t[k] = 'changed ' .. i
+            elseif op == 1 then t[k] = nil
+            elseif op == 2 then t['added ' .. i] = i
+            elseif op == 3 then t[#t + 1] = 'appended'
+            elseif op == 4 then t[k] = t[k]; local _ = #t
+            elseif op == 5 then t[k] = {nested = i}
+            else table.remove(t) end
+          end
+        end
+        return v, copy(v)
+      end
+    `, 'mutate')
+    await fc.assert(fc.asyncProperty(arbAny, fc.integer({ min: 1, max: 2 ** 30 }), fc.integer({ min: 0, max: 3 }), async (v, seed, nops) => {
+      const [got, oracle] = await values(vm, 'mutate', [v, BigInt(seed), BigInt(nops)])
+      expectSame(got!, oracle!)
+    }), { numRuns: 600 })
+  })
+
+  it('a value pushed again is copied inside the VM, and the copy is what a fresh push builds (same pairs order, same values)', async () => {
+    // `keep` builds the tables and holds them; `poke` may change what it holds;
+    // `order` lists every key path in pairs() order. The oracle is the same
+    // value as a distinct JS object, which is pushed afresh.
+    vm.loadModule(`
+      function keep(v) Kept = v; return true end
+      function poke(seed)
+        if type(Kept) ~= 'table' then return end
+        if seed % 3 == 0 then Kept.poked = seed elseif seed % 3 == 1 then for k in pairs(Kept) do Kept[k] = nil; break end end
+      end
+      function order(v)
+        local out = {}
+        local function walk(t, p)
+          for k, x in pairs(t) do
+            out[#out + 1] = p .. tostring(k)
+            if type(x) == 'table' then walk(x, p .. tostring(k) .. '/') end
+          end
+        end
+        if type(v) == 'table' then walk(v, '') end
+        return out, v
+      end
+    `, 'order')
+    const fresh = (v: Value): Value => Array.isArray(v) ? v.map(fresh)
+      : (v !== null && typeof v === 'object' && !(v instanceof Uint8Array) && !(v instanceof Float) && !(v instanceof Atom) && !(v instanceof Link))
+        ? message(Object.entries(v as Message).map(([k, x]) => [k, fresh(x)] as const)) : v
+    const long = fc.array(arbText, { minLength: 16, maxLength: 40 })
+    await fc.assert(fc.asyncProperty(fc.oneof(arbAny, long), fc.array(arbText, { maxLength: 3 }), fc.integer({ min: 0, max: 5 }),
+      async (v, more, seed) => {
+        await values(vm, 'keep', [v])
+        if (seed < 3) await values(vm, 'poke', [BigInt(seed)])
+        // The same object again (copied), or a list that extends it (copied, then the new items pushed).
+        const again = Array.isArray(v) && more.length > 0 ? [...v, ...more] : v
+        const [gotOrder, got] = await values(vm, 'order', [again])
+        const [wantOrder, want] = await values(vm, 'order', [fresh(again)])
+        expect(gotOrder).toEqual(wantOrder)
+        expectSame(got!, want!)
+      }), { numRuns: 300 })
+  })
+
   it('tables a script builds: mixed keys, float and boolean keys, holes, functions, nesting', async () => {
     const cases = [
       '{}', '{1, 2, 3}', '{[1] = "a", [3] = "c"}', '{"a", nil, "c"}', '{x = 1, [1] = "one", [2] = "two"}',
@@ -86,6 +175,10 @@ describe('lua marshal: identity and errors', () => {
     vm.installLibrary(['resolve'])
   })
   const state = () => message({ process: message({ module: 'x'.repeat(1000), type: 'Process' }), balance: message({ x: 1n }), list: ['a'.repeat(43), 'b'.repeat(43)] })
+
+  it('runs on both fast paths in Node (raw exports, table memory)', () => {
+    expect(vm.fastPaths).toEqual({ rawExports: true, tableMemory: true })
+  })
 
   it('a table that comes back unchanged is the object that went in; a changed one is new, its unchanged parts kept', async () => {
     const s = state()
