@@ -87,6 +87,23 @@ interface Twin { twin: Message | Value[]; exact: boolean; fp: Fingerprint | unde
 /** Lists at least this long are copied when a longer list extends them. */
 const LIST_EXTEND_MIN = 16
 
+/** The tables one call built: by pointer, by the JS value, lists by their ends. */
+class Generation {
+  tables = new Map<number, Twin>()
+  built = new Map<object, number>()
+  heads = new Map<Value, number>()
+  tails = new Map<Value, number>()
+  add(ptr: number, t: Twin): void {
+    this.tables.set(ptr, t)
+    this.built.set(t.twin, ptr)
+    const list = t.twin
+    if (Array.isArray(list) && list.length >= LIST_EXTEND_MIN) {
+      this.heads.set(list[0]!, ptr)
+      this.tails.set(list[list.length - 1]!, ptr)
+    }
+  }
+}
+
 interface KeyEntry { rank: number; num: number; text: string; value: Value }
 
 /** Lua's key order (numbers, booleans, strings bytewise) for the keys of one table. */
@@ -128,19 +145,9 @@ export class LuaMarshal {
   private anchorName: number
   private nName: number
   private anchored = 0
-  /**
-   * Lua table pointer → the JS message or list it was built from, and the
-   * table's fingerprint when reading it unchanged gives back exactly that object.
-   */
-  private tables = new Map<number, Twin>()
-  /** The JS message or list → the table last built from it. */
-  private built = new Map<object, number>()
-  /** First item → a list built this call, to find the list a longer one extends. */
-  private lists = new Map<Value, number>()
-  /** The same for the previous call, whose tables stay anchored until the next one begins. */
-  private tablesBefore = new Map<number, Twin>()
-  private builtBefore = new Map<object, number>()
-  private listsBefore = new Map<Value, number>()
+  /** Tables built this call, and in the previous one (anchored until the next call begins). */
+  private now = new Generation()
+  private before = new Generation()
   private beforeName: number
   /** Twins found untouched since the Lua code last ran. */
   private untouched = new Map<number, boolean>()
@@ -247,12 +254,8 @@ export class LuaMarshal {
     api._lua_createtable(L, 0, 0)
     api._lua_setfield(L, LUA_REGISTRYINDEX, this.anchorName)
     this.anchored = 0
-    this.tablesBefore = this.tables
-    this.builtBefore = this.built
-    this.listsBefore = this.lists
-    this.tables = new Map()
-    this.built = new Map()
-    this.lists = new Map()
+    this.before = this.now
+    this.now = new Generation()
     this.active = true
   }
 
@@ -351,14 +354,12 @@ export class LuaMarshal {
 
   /** Know the table on top of the stack (at `ptr`) as built from `twin`, and anchor it. */
   private register(ptr: number, twin: Message | Value[], exact: boolean): void {
-    this.tables.set(ptr, { twin, exact, fp: this.memory ? this.memory.fingerprint(ptr) : undefined })
-    this.built.set(twin, ptr)
-    if (Array.isArray(twin) && twin.length >= LIST_EXTEND_MIN) this.lists.set(twin[0]!, ptr)
+    this.now.add(ptr, { twin, exact, fp: this.memory ? this.memory.fingerprint(ptr) : undefined })
     this.anchorTop()
   }
 
   private twinAt(ptr: number): Twin | undefined {
-    return this.tables.get(ptr) ?? this.tablesBefore.get(ptr)
+    return this.now.tables.get(ptr) ?? this.before.tables.get(ptr)
   }
 
   /** A table built from its twin whose memory (and its nested tables') is as it was built. */
@@ -373,46 +374,63 @@ export class LuaMarshal {
   }
 
   /**
+   * A list built this call or the last that `v` extends at its end or at its
+   * start (a history that grows by one entry a slot), and where its items
+   * sit in `v`.
+   */
+  private extended(v: Value[]): { src: number; at: number } | undefined {
+    const head = this.now.heads.get(v[0]!) ?? this.before.heads.get(v[0]!)
+    const p = head === undefined ? undefined : this.twinAt(head)!.twin as Value[]
+    if (p !== undefined && p.length < v.length && p.every((x, i) => x === v[i])) return { src: head!, at: 0 }
+    const tail = this.now.tails.get(v[v.length - 1]!) ?? this.before.tails.get(v[v.length - 1]!)
+    const q = tail === undefined ? undefined : this.twinAt(tail)!.twin as Value[]
+    if (q === undefined || q.length >= v.length) return undefined
+    const at = v.length - q.length
+    return q.every((x, i) => x === v[at + i]) ? { src: tail!, at } : undefined
+  }
+
+  /**
    * Push `v` by copying, inside the VM, an untouched table already built
-   * from it (this call or the last); for a list, one built from its first
-   * items, then push the rest. Exactness as `push` answers; undefined when
-   * there is no such table.
+   * from it (this call or the last), or from a list it extends, then pushing
+   * the new items. Exactness as `push` answers; undefined when there is no
+   * such table.
    */
   private pushCopy(v: Message | Value[], depth: number): boolean | undefined {
-    let src = this.built.get(v) ?? this.builtBefore.get(v)
-    let from = 0
+    let src = this.now.built.get(v) ?? this.before.built.get(v)
+    let at = 0
     if (src === undefined && Array.isArray(v) && v.length > LIST_EXTEND_MIN) {
-      src = this.lists.get(v[0]!) ?? this.listsBefore.get(v[0]!)
-      const prefix = src === undefined ? undefined : this.twinAt(src)!.twin as Value[]
-      if (prefix === undefined || prefix.length >= v.length) return undefined
-      for (let i = 0; i < prefix.length; i++) if (prefix[i] !== v[i]) return undefined
-      from = prefix.length
+      const found = this.extended(v)
+      if (found === undefined) return undefined
+      ;({ src, at } = found)
     }
     if (src === undefined || !this.isUntouched(src)) return undefined
     const twin = this.twinAt(src)!
-    const copied = this.copyTable(src, from > 0 ? (v as Value[]).length - from : 0)
+    const size = Array.isArray(v) ? v.length : twin.fp!.alimit
+    const copied = this.copyTable(src, size, at)
     if (copied === undefined) return undefined
     let exact = twin.exact
-    if (from > 0) {
+    if (size !== twin.fp!.alimit) {
       const { api, L } = this
       const list = v as Value[]
-      for (let i = from; i < list.length; i++) {
+      const end = at + twin.fp!.alimit
+      for (let i = 0; i < list.length; i++) {
+        if (i === at) { i = end - 1; continue }
         if (!this.push(list[i]!, depth + 1)) exact = false
         api._lua_rawseti(L, -2, BigInt(i + 1))
       }
-      this.remember(v, exact)
-    } else this.register(copied, v, exact)
+    }
+    this.register(copied, v, exact)
     return exact
   }
 
   /** Copy the untouched table `src` and its nested tables; the copy is left on the stack. */
-  private copyTable(src: number, extra: number): number | undefined {
+  private copyTable(src: number, size: number, at: number): number | undefined {
     const { api, L } = this
     const fp = this.twinAt(src)!.fp!
     if (!api._lua_checkstack(L, 4)) return undefined
     const kids: number[] = []
     for (const c of fp.children) {
-      const k = this.copyTable(c, 0)
+      const k = this.copyTable(c, this.twinAt(c)!.fp!.alimit, 0)
       if (k === undefined) return undefined
       kids.push(k)
       // Anchored until the call after next; off the stack.
@@ -420,7 +438,7 @@ export class LuaMarshal {
       this.register(k, twin.twin, twin.exact)
       api._lua_settop(L, -2)
     }
-    if (!this.memory!.copy(L, src, fp, kids, extra)) return undefined
+    if (!this.memory!.copy(L, src, fp, kids, size, at)) return undefined
     return api._lua_topointer(L, -1)
   }
 

@@ -132,18 +132,20 @@ export class TableMemory {
    * found untouched), copied byte for byte, its nested tables replaced by
    * `kids` (copies made the same way, in `fp.children` order). It is the
    * table pushing the same value again would build: same sizes, same slots,
-   * so the same iteration order. `extra` array slots are left for the caller
-   * to fill (a list that grew). False, with nothing pushed, when the array
-   * size is only a hint.
+   * so the same iteration order. For a list that grew, `size` is the new
+   * array size and the copied items start at index `at` (0-based); the other
+   * slots are left for the caller to fill. False, with nothing pushed, when
+   * the array size is only a hint.
    */
-  copy(L: number, src: number, fp: Fingerprint, kids: number[], extra = 0): boolean {
+  copy(L: number, src: number, fp: Fingerprint, kids: number[], size = fp.alimit, at = 0): boolean {
     const api = this.api
-    if ((fp.flags & BITRAS) !== 0 || (extra > 0 && fp.nsize > 0)) return false
+    const grows = size !== fp.alimit
+    if ((fp.flags & BITRAS) !== 0 || (grows && fp.nsize > 0) || at + fp.alimit > size) return false
     const asize = fp.alimit
-    api._lua_createtable(L, asize + extra, fp.nsize)
+    api._lua_createtable(L, size, fp.nsize)
     const t = api._lua_topointer(L, -1)
     const h8 = api.HEAPU8, h32 = api.HEAPU32
-    const array = h32[(t + ARRAY) >>> 2]!, node = h32[(t + NODE) >>> 2]!
+    const array = h32[(t + ARRAY) >>> 2]! + at * TVALUE, node = h32[(t + NODE) >>> 2]!
     h8.copyWithin(array, fp.array, fp.array + asize * TVALUE)
     if (fp.nsize > 0) {
       h8.copyWithin(node, fp.node, fp.node + fp.nsize * NODE_SIZE)
