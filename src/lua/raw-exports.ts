@@ -57,6 +57,14 @@ export function luaApi(mod: object): LuaApi {
   const raw = i >= 0 ? recent.splice(i, 1)[0]! : undefined
   const api: Record<string, unknown> = {}
   for (const f of API_FUNCTIONS) api['_' + f] = raw ? raw[f] : m['_' + f]
+  // wasmoon's allocator (traceAllocations, how the memory limit is kept) is a
+  // JS function that calls module._realloc / _free on every Lua allocation:
+  // pointed at the raw exports, those calls skip the assertion wrapper too.
+  if (raw && typeof raw['realloc'] === 'function' && typeof raw['free'] === 'function' && typeof raw['malloc'] === 'function') {
+    m['_realloc'] = raw['realloc']
+    m['_free'] = raw['free']
+    m['_malloc'] = raw['malloc']
+  }
   Object.defineProperty(api, 'HEAPU8', { get: () => m['HEAPU8'] })
   Object.defineProperty(api, 'HEAPU32', { get: () => m['HEAPU32'] })
   Object.defineProperty(api, 'raw', { value: raw !== undefined })
