@@ -115,8 +115,22 @@ function limitsOf(ctx: ResolveContext): CallLimits {
 /** Frozen (immutable) values already walked and found to hold no Link. */
 const LINK_FREE = new WeakSet<object>()
 
+/** No Link anywhere in `v` (outside private keys): checked without awaiting per value. */
+function linkFree(v: Value, depth: number): boolean {
+  if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return true
+  if (v instanceof Link) return false
+  if (depth > 100 || LINK_FREE.has(v)) return true
+  if (Array.isArray(v)) {
+    for (const x of v) if (!linkFree(x, depth + 1)) return false
+  } else if (isMessage(v)) {
+    for (const k of Object.keys(v)) if (!linkFree(v[k]!, depth + 1) && !isPrivateKey(normalizeKey(k))) return false
+  } else return true
+  if (isImmutable(v)) LINK_FREE.add(v)
+  return true
+}
+
 async function loadLinks(v: Value, ctx: ResolveContext, depth = 0): Promise<Value> {
-  if (depth > 100) return v
+  if (depth > 100 || linkFree(v, depth)) return v
   if (typeof v === 'object' && v !== null && LINK_FREE.has(v)) return v
   if (v instanceof Link) {
     const got = ctx.store ? await ctx.store.read(v.id) : undefined
