@@ -31,6 +31,7 @@ import { preloadedDevices } from '../src/devices/index.ts'
 import { Blocks } from '../src/snapshot/blocks.ts'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { luaWasmUrl } from '../src/lua/wasm-url.ts'
+import { useWasmHashes } from '../src/crypto/wasm-hashes.ts'
 
 const scope = globalThis as unknown as { postMessage(m: unknown): void; onmessage: ((e: MessageEvent) => void) | null }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -109,7 +110,9 @@ async function memoryNode(wallet: Wallet, config?: Message): Promise<TabNode> {
   const devices = preloadedDevices()
   devices.add(countingDevice(devices.get('lua@5.3a')!, stats))
   const node = await createNode({ wallet, devices, blocks: new Blocks(new MemoryBlockstore()), ...(config && { config }) })
-  return { node, store: node.store.name, blocks: 'memory', stats, flush: () => flushStore(node.store) }
+  // The same hashes as the tab node's (startTabNode installs them).
+  const hashes = await useWasmHashes()
+  return { node, store: node.store.name, blocks: 'memory', stats, hashes, flush: () => flushStore(node.store) }
 }
 
 /** Raw IndexedDB puts per second, each of `size` fresh bytes in its own readwrite transaction (no Dexie, no encoding). */
@@ -194,7 +197,7 @@ async function run({ token, jwk1, jwk2, transfers, memory, cacheFrequency }: Inp
   const perSecond = transfers / seconds
   return {
     transfers, seconds, perSecond, durableSeconds, signSeconds, scheduleSeconds,
-    store: tab.store, blocks: tab.blocks, cacheFrequency: String(directGet(node.config, 'process_cache_frequency') ?? 'process@1.0 default'),
+    store: tab.store, blocks: tab.blocks, hashes: tab.hashes, cacheFrequency: String(directGet(node.config, 'process_cache_frequency') ?? 'process@1.0 default'),
     storage: Object.fromEntries(Object.entries(storage).map(([k, v]) => [k, { n: v.n, seconds: v.ms / 1000 }])),
     baseline: { what: 'bare Lua calls through wasmoon (lua_pcallk), same worker', perSecond: bare },
     ratio: perSecond / bare,

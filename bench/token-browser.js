@@ -116,6 +116,7 @@ try {
     scheduleSeconds: round(r.scheduleSeconds, 3),
     store: r.store,
     blocks: r.blocks,
+    hashes: r.hashes,
     cacheFrequency: r.cacheFrequency,
     storage: Object.fromEntries(Object.entries(r.storage).map(([k, v]) => [k, { n: v.n, seconds: round(v.seconds, 3) }])),
     chromium: /Chrome\/([\d.]+)/.exec(r.ua)?.[1] ?? 'unknown',

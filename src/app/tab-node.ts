@@ -17,6 +17,7 @@ import type { Store } from '../store/store.ts'
 import { DEFAULT_BLOCKS_DB, openIdbBlocks } from '../snapshot/idb-blockstore.ts'
 import type { Blocks } from '../snapshot/blocks.ts'
 import { countingDevice, emptyStats, type ExecutionStats } from './exec-stats.ts'
+import { useWasmHashes } from '../crypto/wasm-hashes.ts'
 
 /** The execution devices whose calls are counted. */
 const COUNTED = ['lua@5.3a']
@@ -40,6 +41,8 @@ export interface TabNode {
   blocks?: string
   blocksError?: string
   stats: ExecutionStats
+  /** The hash backend the core uses: `hash-wasm`, or `noble` where WebAssembly cannot be compiled. */
+  hashes: string
   /** Resolves once every computed result the node queued is written to its store (a clean shutdown; reading the store itself). */
   flush(): Promise<void>
 }
@@ -50,6 +53,7 @@ export const flushStore = (store: Store): Promise<void> => flushResults(store)
 const describe = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 
 export async function startTabNode(opts: TabNodeOptions): Promise<TabNode> {
+  const hashes = await useWasmHashes()
   const storeDb = opts.storeDb ?? DEFAULT_IDB_NAME
   const blocksDb = opts.blocksDb ?? DEFAULT_BLOCKS_DB
   let store: Store
@@ -81,6 +85,7 @@ export async function startTabNode(opts: TabNodeOptions): Promise<TabNode> {
     ...(blocks && { blocks: `idb:${blocksDb}` }),
     ...(blocksError !== undefined && { blocksError }),
     stats,
+    hashes,
     flush: () => flushStore(store),
   }
 }

@@ -37,6 +37,8 @@ export interface NodeInfo {
   blocks?: string
   /** Why there is no blockstore, when there is none. */
   blocksError?: string
+  /** The hash backend the core uses: `hash-wasm`, or `noble` where WebAssembly cannot be compiled. */
+  hashes?: string
 }
 
 export interface ResolveResult {
@@ -61,6 +63,7 @@ const started: Promise<AoNode> = (async () => {
   if (tab.storeError !== undefined) info.storeError = tab.storeError
   if (tab.blocks !== undefined) info.blocks = tab.blocks
   if (tab.blocksError !== undefined) info.blocksError = tab.blocksError
+  info.hashes = tab.hashes
   stats = tab.stats
   flush = tab.flush
   info.ready = true

@@ -1,7 +1,8 @@
-/** The node:crypto backend gives the same bytes as @noble for every hash the core uses. */
-import { describe, expect, it } from 'vitest'
+/** The node:crypto and hash-wasm backends give the same bytes as @noble for every hash the core uses. */
+import { beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { nobleHashes } from '../../src/crypto/hash.ts'
+import { nobleHashes, type HashBackend } from '../../src/crypto/hash.ts'
+import { wasmHashes } from '../../src/crypto/wasm-hashes.ts'
 import { nodeHashes } from '../../src/crypto/node-hashes.ts'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -14,12 +15,17 @@ const DIGESTS = (JSON.parse(readFileSync(resolve(SHARED, 'vectors/content-digest
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 
 describe('hash backends', () => {
+  let wasm: HashBackend
+  beforeAll(async () => { wasm = await wasmHashes() })
+
   it('sha256/384/512, HMAC-SHA256 and the `ao` HMAC agree on random inputs', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 5000 }), fc.uint8Array({ maxLength: 100 }), (b, key) => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 70_000 }), fc.uint8Array({ maxLength: 100 }), (b, key) => {
       for (const f of ['sha256', 'sha384', 'sha512', 'hmacAo'] as const) {
         expect(hex(nodeHashes[f](b))).toBe(hex(nobleHashes[f](b)))
+        expect(hex(wasm[f](b)), `hash-wasm ${f}`).toBe(hex(nobleHashes[f](b)))
       }
       expect(hex(nodeHashes.hmacSha256(key, b))).toBe(hex(nobleHashes.hmacSha256(key, b)))
+      expect(hex(wasm.hmacSha256(key, b))).toBe(hex(nobleHashes.hmacSha256(key, b)))
     }), { numRuns: 300 })
   })
 
@@ -28,17 +34,18 @@ describe('hash backends', () => {
     const want = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
     expect(hex(nodeHashes.sha256(abc))).toBe(want)
     expect(hex(nobleHashes.sha256(abc))).toBe(want)
+    expect(hex(wasm.sha256(abc))).toBe(want)
     const key = new TextEncoder().encode('Jefe'), data = new TextEncoder().encode('what do ya want for nothing?')
     const mac = '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843'
     expect(hex(nodeHashes.hmacSha256(key, data))).toBe(mac)
     expect(hex(nobleHashes.hmacSha256(key, data))).toBe(mac)
   })
 
-  it('RFC 9530 Content-Digest vectors (../shared/vectors): SHA-256 and SHA-512, both backends', () => {
+  it('RFC 9530 Content-Digest vectors (../shared/vectors): SHA-256 and SHA-512, every backend', () => {
     expect(DIGESTS.length).toBeGreaterThan(5)
     for (const c of DIGESTS) {
       const body = c.content_hex !== undefined ? Buffer.from(c.content_hex, 'hex') : Buffer.from(c.content_utf8!, 'utf8')
-      for (const b of [nobleHashes, nodeHashes]) {
+      for (const b of [nobleHashes, nodeHashes, wasm]) {
         const d = c.alg === 'sha-256' ? b.sha256(new Uint8Array(body)) : b.sha512(new Uint8Array(body))
         expect(Buffer.from(d).toString('base64'), `${c.id} (${b.name})`).toBe(c.expected)
       }
@@ -46,7 +53,13 @@ describe('hash backends', () => {
   })
 
   it('results are plain Uint8Arrays the caller owns', () => {
-    const d = nodeHashes.sha256(new Uint8Array(3))
-    expect(Object.getPrototypeOf(d)).toBe(Uint8Array.prototype)
+    for (const b of [nodeHashes, wasm]) {
+      const d = b.sha256(new Uint8Array(3))
+      expect(Object.getPrototypeOf(d)).toBe(Uint8Array.prototype)
+      // Each answer is its own copy, not a view of the hasher's memory.
+      const e = b.sha256(new Uint8Array(4))
+      expect(hex(d)).toBe(hex(nobleHashes.sha256(new Uint8Array(3))))
+      expect(d.buffer).not.toBe(e.buffer)
+    }
   })
 })
