@@ -24,7 +24,9 @@
  * A store entry wraps one value or one link target with a checksum, so that
  * bytes torn by a crash (or by a disk) are never taken for a valid entry:
  *
- *   entry := "AOE" version(1) kind('v' | 'l') len payload sha256(payload)[0..8]
+ *   entry := "AOE" version(1) kind('v' | 'l' | 'c') len payload sha256(payload)[0..8]
+ *
+ * Kind 'c' holds a value whose long lists are stored in chunks (src/store/chunks.ts).
  */
 import { sha256 } from '../crypto/hash.ts'
 import { Atom, Float, Link, emptyMessage, type Message, type Value } from '../core/value.ts'
@@ -263,18 +265,20 @@ const MAGIC = [0x41, 0x4f, 0x45] // "AOE"
 const ENTRY_VERSION = 1
 const SUM = 8
 
-export type Entry = { kind: 'value'; value: Stored } | { kind: 'link'; target: string }
+export type Entry = { kind: 'value'; value: Stored } | { kind: 'link'; target: string } | { kind: 'chunked'; value: Stored }
+
+const KIND_BYTE = { value: 0x76, link: 0x6c, chunked: 0x63 } as const
 
 /** One operation of a persistent store's `batch`. */
 export type StoreOp = { op: 'write'; path: string; value: Stored } | { op: 'link'; path: string; target: string }
 
 /** A store entry: header, payload, checksum. */
 export function encodeEntry(e: Entry): Uint8Array {
-  const payload = e.kind === 'value' ? encodeValue(e.value) : utf8Exact(e.target)
+  const payload = e.kind === 'link' ? utf8Exact(e.target) : encodeValue(e.value)
   const w = new Writer()
   w.raw(new Uint8Array(MAGIC))
   w.byte(ENTRY_VERSION)
-  w.byte(e.kind === 'value' ? 0x76 : 0x6c)
+  w.byte(KIND_BYTE[e.kind])
   w.bytes(payload)
   w.raw(sha256(payload).subarray(0, SUM))
   return w.done()
@@ -288,7 +292,7 @@ export function decodeEntry(bytes: Uint8Array, where = 'entry'): Entry {
   const version = r.byte()
   if (version !== ENTRY_VERSION) r.fail(`entry version ${version} is not supported`)
   const kind = r.byte()
-  if (kind !== 0x76 && kind !== 0x6c) r.fail('unknown entry kind')
+  if (kind !== KIND_BYTE.value && kind !== KIND_BYTE.link && kind !== KIND_BYTE.chunked) r.fail('unknown entry kind')
   const payload = r.bytes()
   const sum = r.take(SUM)
   if (r.pos !== bytes.length) r.fail('trailing bytes')
@@ -297,5 +301,6 @@ export function decodeEntry(bytes: Uint8Array, where = 'entry'): Entry {
   if (kind === 0x6c) {
     try { return { kind: 'link', target: dec.decode(payload) } } catch { return r.fail('invalid UTF-8 link target') }
   }
-  return { kind: 'value', value: decodeValue(payload, StoreCorrupt, `${where}: `) as Stored }
+  const value = decodeValue(payload, StoreCorrupt, `${where}: `) as Stored
+  return kind === KIND_BYTE.chunked ? { kind: 'chunked', value } : { kind: 'value', value }
 }

@@ -32,6 +32,7 @@ import { randomBytes } from 'node:crypto'
 import type { Store, Stored } from './store.ts'
 import { InvalidPath, StoreFailed } from '../core/errors.ts'
 import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry, type StoreOp } from './encoding.ts'
+import { KnownChunks, entriesFor, joinChunks, type EntryWrite } from './chunks.ts'
 
 const MAX_LINK_HOPS = 32
 const SAFE = /^[A-Za-z0-9_\-@~+=]$/
@@ -80,6 +81,7 @@ export class FsStore implements Store {
   private rootChecked: Promise<void> | undefined
   /** Directories known to exist (skips a mkdir per write). */
   private readonly dirs = new Set<string>()
+  private readonly chunks = new KnownChunks()
 
   constructor(readonly root: string, opts: FsStoreOptions = {}) {
     this.name = `fs:${root}`
@@ -171,24 +173,29 @@ export class FsStore implements Store {
     }
   }
 
-  /** Follow links from `path` to the entry that holds a value (or to nothing). */
-  private async resolve(path: string): Promise<Entry | undefined> {
+  async read(path: string): Promise<Stored | undefined> {
     let p = segments(path).join('/')
     for (let i = 0; i < MAX_LINK_HOPS; i++) {
       const e = await this.readEntry(p)
-      if (e === undefined || e.kind === 'value') return e
+      if (e === undefined) return undefined
+      if (e.kind === 'value') return e.value
+      if (e.kind === 'chunked') return joinChunks(e.value, (c) => this.readEntry(c), `${this.name} ${p}`)
       p = segments(e.target).join('/')
     }
     throw new InvalidPath(`link chain too long at ${path}`)
   }
 
-  async read(path: string): Promise<Stored | undefined> {
-    const e = await this.resolve(path)
-    return e?.kind === 'value' ? e.value : undefined
+  async write(path: string, value: Stored): Promise<void> {
+    this.file(path)
+    await this.writeAll(entriesFor(path, value, this.chunks))
   }
 
-  async write(path: string, value: Stored): Promise<void> {
-    await this.writeEntry(path, { kind: 'value', value })
+  /** Chunks first (in parallel), then the entries that name them, in order. */
+  private async writeAll(writes: readonly EntryWrite[]): Promise<void> {
+    const encoded = writes.map((w) => ({ path: w.path, chunk: w.path.startsWith('chunks/') && w.entry.kind === 'value', bytes: encodeEntry(w.entry) }))
+    await Promise.all(encoded.filter((w) => w.chunk).map((w) => this.writeBytes(w.path, w.bytes)))
+    this.chunks.remember(writes)
+    for (const w of encoded) if (!w.chunk) await this.writeBytes(w.path, w.bytes)
   }
 
   async link(path: string, target: string): Promise<void> {
@@ -204,14 +211,15 @@ export class FsStore implements Store {
    */
   async batch(ops: readonly StoreOp[]): Promise<void> {
     // Everything is checked and encoded first: a bad op fails the batch before any file changes.
-    const ready = ops.map((o) => {
+    const pending = new Set<string>()
+    const writes = ops.flatMap((o): EntryWrite[] => {
       this.file(o.path)
-      if (o.op === 'write') return { path: o.path, bytes: encodeEntry({ kind: 'value', value: o.value }) }
+      if (o.op === 'write') return entriesFor(o.path, o.value, this.chunks, pending)
       const t = segments(o.target).join('/')
       if (t === '') throw new InvalidPath('a link needs a target path')
-      return { path: o.path, bytes: encodeEntry({ kind: 'link', target: t }) }
+      return [{ path: o.path, entry: { kind: 'link', target: t } }]
     })
-    for (const r of ready) await this.writeBytes(r.path, r.bytes)
+    await this.writeAll(writes)
   }
 
   async list(prefix: string): Promise<string[]> {

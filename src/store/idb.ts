@@ -16,6 +16,7 @@ import { Dexie, type Table } from 'dexie'
 import type { Store, Stored } from './store.ts'
 import { InvalidPath, StoreFailed } from '../core/errors.ts'
 import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry, type StoreOp } from './encoding.ts'
+import { KnownChunks, entriesFor, joinChunks, type EntryWrite } from './chunks.ts'
 
 const MAX_LINK_HOPS = 32
 const LIST_BATCH = 256
@@ -45,6 +46,7 @@ export class IdbStore implements Store {
   readonly transactional = true
   private readonly db: Dexie
   private readonly entries: Table<Row, string>
+  private readonly chunks = new KnownChunks()
 
   /** A store over database `dbName`; it opens on first use (or call `open`). */
   constructor(readonly dbName: string = DEFAULT_IDB_NAME) {
@@ -95,13 +97,29 @@ export class IdbStore implements Store {
       const e = await this.readEntry(p)
       if (e === undefined) return undefined
       if (e.kind === 'value') return e.value
+      if (e.kind === 'chunked') return joinChunks(e.value, (c) => this.readEntry(c), `${this.name} ${p}`)
       p = normalize(e.target)
     }
     throw new InvalidPath(`link chain too long at ${path}`)
   }
 
   async write(path: string, value: Stored): Promise<void> {
-    await this.put(normalize(path), { kind: 'value', value })
+    const p = normalize(path)
+    if (p === '') throw new InvalidPath('a store path needs at least one segment')
+    const writes = entriesFor(p, value, this.chunks)
+    if (writes.length === 1) return this.put(p, writes[0]!.entry)
+    await this.commit(new Map(writes.map((w) => [w.path, { p: w.path, e: encodeEntry(w.entry) }])), writes)
+  }
+
+  /** Rows in one transaction: all of them or none. */
+  private async commit(rows: Map<string, Row>, writes: readonly EntryWrite[]): Promise<void> {
+    try {
+      // An explicit transaction: a failure of any row aborts them all.
+      await this.db.transaction('rw', this.entries, () => this.entries.bulkPut([...rows.values()]))
+    } catch (err) {
+      throw idbError(err, `cannot write a batch of ${rows.size}`)
+    }
+    this.chunks.remember(writes)
   }
 
   async link(path: string, target: string): Promise<void> {
@@ -118,26 +136,25 @@ export class IdbStore implements Store {
    */
   async batch(ops: readonly StoreOp[]): Promise<void> {
     const rows = new Map<string, Row>()
+    const writes: EntryWrite[] = []
+    const pending = new Set<string>()
     for (const o of ops) {
       const p = normalize(o.path)
       if (p === '') throw new InvalidPath('a store path needs at least one segment')
-      let entry: Entry
-      if (o.op === 'write') entry = { kind: 'value', value: o.value }
+      if (o.op === 'write') writes.push(...entriesFor(p, o.value, this.chunks, pending))
       else {
         const t = normalize(o.target)
         if (t === '') throw new InvalidPath('a link needs a target path')
-        entry = { kind: 'link', target: t }
+        writes.push({ path: p, entry: { kind: 'link', target: t } })
       }
-      rows.delete(p)
-      rows.set(p, { p, e: encodeEntry(entry) })
+    }
+    for (const w of writes) {
+      // A later op on the same path wins.
+      rows.delete(w.path)
+      rows.set(w.path, { p: w.path, e: encodeEntry(w.entry) })
     }
     if (rows.size === 0) return
-    try {
-      // An explicit transaction: a failure of any row aborts them all.
-      await this.db.transaction('rw', this.entries, () => this.entries.bulkPut([...rows.values()]))
-    } catch (err) {
-      throw idbError(err, `cannot write a batch of ${rows.size}`)
-    }
+    await this.commit(rows, writes)
   }
 
   /**

@@ -34,6 +34,17 @@ describe('FsStore crash safety', () => {
     expect(((await s.read('a/b')) as Message).n).toBe(2n ** 100n)
   })
 
+  it('an entry whose chunk of a long list is gone is StoreCorrupt, never a shorter list', async () => {
+    const root = await fresh()
+    const s = new FsStore(root)
+    const list = Array.from({ length: 1000 }, (_, i) => `id-${i}`)
+    await s.write('state', message({ dedup: list }))
+    const chunks = await readdir(join(root, 'chunks'))
+    expect(chunks.length).toBeGreaterThan(3)
+    await rm(join(root, 'chunks', chunks[2]!))
+    await expect(new FsStore(root).read('state')).rejects.toMatchObject({ name: 'StoreCorrupt', status: 500 })
+  })
+
   it('an altered byte anywhere, or bytes appended, is StoreCorrupt', async () => {
     const root = await fresh()
     const s = new FsStore(root)

@@ -1,0 +1,167 @@
+/**
+ * Long lists in the persistent stores, kept as content-defined chunks.
+ *
+ * A process's state holds lists that only ever grow by a few items a slot
+ * (dedup@1.0's history of message IDs grows by one every slot, at its
+ * start), and every slot's state is stored. Written whole, each slot
+ * rewrites the entire history: the bytes a long-running process writes grow
+ * with the square of its slots. Instead, a list of CHUNK_MIN items or more is
+ * cut into chunks where its items say so (after an item whose hash ends in
+ * six 1-bits, or at MAX_CHUNK items), each chunk is stored once under
+ * `chunks/<sha-256 of its encoding>`, and the entry keeps a marker naming its
+ * chunks. A list that grew at either end keeps all its chunks but the one at
+ * that end, so a slot writes a few hundred bytes of history, not all of it.
+ *
+ * Transparent: `read` gives back the value as written. The marker is a Link
+ * whose id starts with MARK, inside an entry of kind `chunked` only (a value
+ * that holds such a Link itself is written unchunked). Chunks are written
+ * before the entry that names them (or in the same transaction), so a crash
+ * never leaves an entry whose chunks are missing; if one is missing anyway
+ * (a disk, another writer), reading the entry is StoreCorrupt.
+ */
+import { Link, isMessage, type Message, type Value } from '../core/value.ts'
+import { toB64Url } from '../core/bytes.ts'
+import { sha256 } from '../crypto/hash.ts'
+import { StoreCorrupt, encodeValue, type Entry } from './encoding.ts'
+import type { Stored } from './store.ts'
+
+/** Lists at least this long are stored in chunks. */
+export const CHUNK_MIN = 256
+/** A chunk ends here when its items have not ended it sooner. */
+const MAX_CHUNK = 512
+/** A boundary follows an item whose hash has these low bits set (one item in 64). */
+const BOUNDARY_MASK = 63
+const MARK = 'ao-tab-chunks '
+export const CHUNKS_GROUP = 'chunks'
+const MAX_DEPTH = 100
+
+/** One entry to store, chunks before the entry that names them. */
+export interface EntryWrite { path: string; entry: Entry }
+
+/** FNV-1a over a string's UTF-16 units, else over the item's encoding: where chunk boundaries fall. */
+function itemHash(v: Value): number {
+  let h = 0x811c9dc5
+  if (typeof v === 'string') {
+    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193)
+    return h >>> 0
+  }
+  const b = encodeValue(v)
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+  return h >>> 0
+}
+
+/**
+ * Names of chunks seen lately, by their first item, so that the chunks a
+ * growing list still shares with its last version are not encoded and
+ * hashed again: a hit needs the very same items (===) in the same order.
+ */
+const recentNames = new Map<Value, { items: Value[]; name: string }>()
+const MAX_RECENT = 20_000
+
+function chunkName(list: Value[], start: number, end: number): { name: string; chunk: Value[] } {
+  const first = list[start]!
+  const hit = recentNames.get(first)
+  if (hit && hit.items.length === end - start) {
+    let same = true
+    for (let i = 0; i < hit.items.length; i++) if (hit.items[i] !== list[start + i]) { same = false; break }
+    if (same) return { name: hit.name, chunk: hit.items }
+  }
+  const chunk = list.slice(start, end)
+  const name = `${CHUNKS_GROUP}/${toB64Url(sha256(encodeValue(chunk)))}`
+  if (recentNames.size >= MAX_RECENT) recentNames.clear()
+  recentNames.set(first, { items: chunk, name })
+  return { name, chunk }
+}
+
+function hasMark(v: Value, depth: number): boolean {
+  if (v instanceof Link) return v.id.startsWith(MARK)
+  if (depth > MAX_DEPTH) return false
+  if (Array.isArray(v)) return v.some((x) => hasMark(x, depth + 1))
+  if (isMessage(v)) return Object.keys(v).some((k) => hasMark(v[k]!, depth + 1))
+  return false
+}
+
+/**
+ * The entries that store `value` at `path`: its chunks not in `known` nor in
+ * `pending` (chunks already among the entries of the same batch, which it
+ * adds to), then the entry itself — `chunked` when a list was cut. The caller
+ * adds the chunks to `known` once they are written (`remember`).
+ */
+export function entriesFor(path: string, value: Stored, known?: ReadonlySet<string>, pending = new Set<string>()): EntryWrite[] {
+  if (typeof value === 'string' || value instanceof Uint8Array) return [{ path, entry: { kind: 'value', value } }]
+  const chunks: EntryWrite[] = []
+  const seen = new Set<string>()
+  const cut = (v: Value, depth: number): Value => {
+    if (depth > MAX_DEPTH) return v
+    if (Array.isArray(v)) {
+      if (v.length < CHUNK_MIN) return v
+      const names: string[] = []
+      let start = 0
+      for (let i = 0; i < v.length; i++) {
+        if (i + 1 < v.length && i + 1 - start < MAX_CHUNK && (itemHash(v[i]!) & BOUNDARY_MASK) !== BOUNDARY_MASK) continue
+        const { name, chunk } = chunkName(v, start, i + 1)
+        names.push(name)
+        if (!seen.has(name) && !known?.has(name)) chunks.push({ path: name, entry: { kind: 'value', value: chunk } })
+        seen.add(name)
+        start = i + 1
+      }
+      return new Link(MARK + names.join(' '))
+    }
+    if (isMessage(v)) {
+      let out: Message | undefined
+      for (const k of Object.keys(v)) {
+        const x = v[k]!
+        const y = cut(x, depth + 1)
+        if (y !== x) { out ??= Object.assign(Object.create(null), v) as Message; out[k] = y }
+      }
+      return out ?? v
+    }
+    return v
+  }
+  if (hasMark(value, 0)) return [{ path, entry: { kind: 'value', value } }]
+  const stored = cut(value, 0) as Stored
+  if (stored === value) return [{ path, entry: { kind: 'value', value } }]
+  const fresh = chunks.filter((c) => !pending.has(c.path))
+  for (const c of fresh) pending.add(c.path)
+  return [...fresh, { path, entry: { kind: 'chunked', value: stored } }]
+}
+
+/** A `chunked` entry's value with its lists put back together from their chunks. */
+export async function joinChunks(value: Stored, readChunk: (path: string) => Promise<Entry | undefined>, where: string): Promise<Stored> {
+  const join = async (v: Value, depth: number): Promise<Value> => {
+    if (v instanceof Link && v.id.startsWith(MARK)) {
+      const out: Value[] = []
+      for (const name of v.id.slice(MARK.length).split(' ')) {
+        const e = await readChunk(name)
+        if (e === undefined || e.kind !== 'value' || !Array.isArray(e.value)) throw new StoreCorrupt(`${where}: chunk ${name} is missing`)
+        for (const x of e.value) out.push(x)
+      }
+      return out
+    }
+    if (depth > MAX_DEPTH) return v
+    if (isMessage(v)) {
+      let out: Message | undefined
+      for (const k of Object.keys(v)) {
+        const x = v[k]!
+        const y = await join(x, depth + 1)
+        if (y !== x) { out ??= Object.assign(Object.create(null), v) as Message; out[k] = y }
+      }
+      return out ?? v
+    }
+    return v
+  }
+  return await join(value as Value, 0) as Stored
+}
+
+/** Chunk paths a store has written, remembered so that a growing list's unchanged chunks are not written again. */
+export class KnownChunks extends Set<string> {
+  override add(name: string): this {
+    if (this.size >= 50_000) this.clear()
+    return super.add(name)
+  }
+
+  /** Remember the chunks among entries that were written. */
+  remember(written: readonly EntryWrite[]): void {
+    for (const w of written) if (w.path.startsWith(CHUNKS_GROUP + '/')) this.add(w.path)
+  }
+}
