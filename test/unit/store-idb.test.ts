@@ -59,11 +59,18 @@ describe('IdbStore', () => {
 
   it('a batch is one transaction: a full quota leaves none of it', async () => {
     const s = await IdbStore.open(name())
-    const entries = (s as unknown as { entries: { bulkPut: (...a: unknown[]) => Promise<unknown> } }).entries
-    const spy = vi.spyOn(entries, 'bulkPut').mockRejectedValueOnce(new DOMException('full', 'QuotaExceededError'))
+    // The second row of the batch is refused for quota, after the first was put.
+    const proto = (globalThis as unknown as { IDBObjectStore: { prototype: { put: (...a: unknown[]) => unknown } } }).IDBObjectStore.prototype
+    const put = proto.put
+    let calls = 0
+    const spy = vi.spyOn(proto, 'put').mockImplementation(function (this: unknown, ...a: unknown[]) {
+      if (++calls === 2) throw new DOMException('full', 'QuotaExceededError')
+      return put.apply(this, a)
+    })
     await expect(s.batch([{ op: 'write', path: 'a', value: 'x' }, { op: 'link', path: 'b', target: 'a' }]))
       .rejects.toMatchObject({ name: 'StoreQuotaExceeded', status: 507 })
     spy.mockRestore()
+    expect(calls).toBe(2)
     expect(await s.list('')).toEqual([])
     await s.batch([{ op: 'write', path: 'a', value: 'x' }, { op: 'link', path: 'b', target: 'a' }])
     expect(await s.read('b')).toBe('x')
