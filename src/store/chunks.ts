@@ -50,6 +50,20 @@ function itemHash(v: Value): number {
   return h >>> 0
 }
 
+/** Whether a chunk ends after this string item, for strings seen lately (a history's items recur every slot). */
+const boundaries = new Map<string, boolean>()
+
+function endsChunk(v: Value): boolean {
+  if (typeof v !== 'string') return (itemHash(v) & BOUNDARY_MASK) === BOUNDARY_MASK
+  let b = boundaries.get(v)
+  if (b === undefined) {
+    b = (itemHash(v) & BOUNDARY_MASK) === BOUNDARY_MASK
+    if (boundaries.size >= MAX_RECENT * 8) boundaries.clear()
+    boundaries.set(v, b)
+  }
+  return b
+}
+
 /**
  * Names of chunks seen lately, by their first item, so that the chunks a
  * growing list still shares with its last version are not encoded and
@@ -98,7 +112,7 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
       const names: string[] = []
       let start = 0
       for (let i = 0; i < v.length; i++) {
-        if (i + 1 < v.length && i + 1 - start < MAX_CHUNK && (itemHash(v[i]!) & BOUNDARY_MASK) !== BOUNDARY_MASK) continue
+        if (i + 1 < v.length && i + 1 - start < MAX_CHUNK && !endsChunk(v[i]!)) continue
         const { name, chunk } = chunkName(v, start, i + 1)
         names.push(name)
         if (!seen.has(name) && !known?.has(name)) chunks.push({ path: name, entry: { kind: 'value', value: chunk } })
