@@ -10,10 +10,18 @@
  * back unchanged (the same table, the same contents) is returned as the very
  * object that went in. Unchanged sub-messages of a process state (its
  * `process`, its module) so keep their cached IDs instead of being hashed
- * again every slot. The tables pushed during a call are anchored in the
- * registry until the call ends, so a pointer seen again is the same table.
- * When the table's memory shows it untouched (src/lua/table-memory.ts), the
- * object is returned without walking the table at all.
+ * again every slot. When the table's memory shows it untouched
+ * (src/lua/table-memory.ts), the object is returned without walking the table
+ * at all.
+ *
+ * Copies: a JS value pushed again (the next slot's state holds the same
+ * `process`, module and history objects) is copied inside the VM from the
+ * untouched table built from it, byte for byte, instead of built element by
+ * element: the copy has the same sizes and slots as a fresh build, so scripts
+ * iterate it in the same order. A list that extends a list built before (at
+ * either end: dedup@1.0's history grows by one ID at its start) is copied
+ * and topped up. The tables built in a call stay anchored in the registry
+ * until the call after it begins, so their pointers stay theirs.
  *
  * Strings of 8 bytes or more are interned in a VM-wide cache (a registry
  * table; Lua strings are immutable values): pushing one the VM already holds
@@ -135,8 +143,9 @@ function sameShape(twin: Message | Value[], got: Message | Value[]): boolean {
 }
 
 /**
- * One call's marshalling session on a Lua state: `push` JS values onto its
- * stack, `read` values off it. `begin` anchors what is pushed; `end` lets it go.
+ * Marshalling on one Lua state: `push` JS values onto its stack, `read` values
+ * off it. `begin` starts a call (tables built from then on are anchored and
+ * known); `end` closes it.
  */
 export class LuaMarshal {
   private scratch = 0
