@@ -101,6 +101,13 @@ class Generation {
   built = new Map<object, number>()
   heads = new Map<Value, number>()
   tails = new Map<Value, number>()
+  clear(): void {
+    this.tables.clear()
+    this.built.clear()
+    this.heads.clear()
+    this.tails.clear()
+  }
+
   add(ptr: number, t: Twin): void {
     this.tables.set(ptr, t)
     this.built.set(t.twin, ptr)
@@ -263,8 +270,11 @@ export class LuaMarshal {
     api._lua_createtable(L, 0, 0)
     api._lua_setfield(L, LUA_REGISTRYINDEX, this.anchorName)
     this.anchored = 0
+    // The generation before last is dropped; its maps are reused.
+    const old = this.before
+    old.clear()
     this.before = this.now
-    this.now = new Generation()
+    this.now = old
     this.active = true
   }
 
