@@ -27,6 +27,7 @@
  * `commitments` key smuggled in a query is not a verified commitment.
  * Resolutions that do not come from HTTP verify the request message itself.
  */
+import { checkNodeOptions } from '../node/options.ts'
 import { binaryOrAtomText } from '../core/value.ts'
 import { Atom, Float, Link, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
@@ -186,6 +187,8 @@ async function updateNode(req: Message, ctx: ResolveContext): Promise<Outcome> {
   // Adopt only what the operator signed: the committed keys of the HTTP
   // request, or of the request message when resolved in process.
   const update = signedKeys(req, ctx, NOT_ADOPTED)
+  // Refused before anything is adopted (InvalidNodeOption, 400).
+  checkNodeOptions(update)
   const node = ctx.node
   for (const k of Object.keys(update)) node[k] = update[k]!
   const old = directGet(node, 'node_history')

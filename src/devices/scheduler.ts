@@ -354,7 +354,8 @@ export function queued<T>(head: Head, f: () => Promise<T>): Promise<T> {
 
 /**
  * Signatures of assignments in flight at once, across processes: node option
- * `scheduler_signatures` (an integer ≥ 1), else one fewer than the cores
+ * `scheduler_signatures` (an integer ≥ 1, checked where the node message is
+ * set: src/node/options.ts), else one fewer than the cores
  * (at least 1), so the signing (WebCrypto, off the main thread) leaves a core
  * to the rest of the node. Measured on a 2-core machine: a scheduler alone
  * signs 507/s with no limit and 283/s with 1, but five peers sharing those 2

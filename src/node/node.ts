@@ -4,6 +4,7 @@
  * (in process) and handle (HyperBEAM's HTTP API, Web-standard
  * Request → Response). The same node runs in a browser worker and in Node.
  */
+import { checkNodeOptions } from './options.ts'
 import { emptyMessage, message, type Message } from '../core/value.ts'
 import type { Capabilities, Outcome, ResolveContext } from '../core/device.ts'
 import type { PathItem } from '../core/typed-json.ts'
@@ -54,6 +55,7 @@ export async function createNode(opts: NodeOptions = {}): Promise<AoNode> {
   const config = emptyMessage()
   const capabilities: Capabilities = opts.blocks ? { ...opts.capabilities, blocks: opts.blocks } : opts.capabilities ?? {}
   Object.assign(config, message({ operator: wallet.address, initialized: true }), opts.config ?? {})
+  checkNodeOptions(config)
   const node: AoNode = {
     address: wallet.address,
     wallet,

@@ -223,6 +223,16 @@ describe('meta@1.0', () => {
     expect((await get(A.url + '~meta@1.0/info/test-setting')).text).toBe('from the operator')
   })
 
+  it('info POST with a node option that is not an integer → 400 InvalidNodeOption; nothing adopted', async () => {
+    for (const [key, value] of [['scheduler_signatures', 'many'], ['scheduler_signatures', '0'], ['process_cache_frequency', '-1'], ['lua_max_memory', 'lots']] as const) {
+      const signed = await commitMessage(message({ path: '/~meta@1.0/info', [key]: value, 'test-other': 'not adopted' }), { wallet: w1 })
+      const r = await sendMessage(A.url, signed)
+      expect(r.status, `${key}=${value}`).toBe(400)
+      expect(r.text).toContain(`node option ${key} must be an integer`)
+    }
+    expect((await get(A.url + '~meta@1.0/info/test-other')).status).toBe(404)
+  })
+
   it('build', async () => {
     const r = await get(A.url + '~meta@1.0/build/node')
     expect(r.text).toBe('ao-tab')
