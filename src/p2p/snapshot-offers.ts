@@ -41,12 +41,19 @@ import type { Network } from './network.ts'
 
 export const SNAPSHOT_PROTOCOL = '/ao-tab/snapshots/1.0.0'
 const MAX_FRAME = 4 << 20
+/** How long a peer has to send its whole offer (and, apart, to answer the dial). */
+const OFFER_TIMEOUT_MS = 15_000
 
 type Node = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
 
 const encode = (m: Message): Uint8Array => utf8(stringifyTyped(m))
 function decode(b: Uint8Array): Message {
-  const v = parseTypedJson(fromUtf8(b))
+  let v
+  try {
+    v = parseTypedJson(fromUtf8(b))
+  } catch (e) {
+    throw new CatchupFailed(`a snapshot offer frame is not typed JSON: ${(e as Error).message}`)
+  }
   if (!isMessage(v)) throw new CatchupFailed('a snapshot offer frame is not a message')
   return v
 }
@@ -93,15 +100,29 @@ export interface SnapshotOffer {
 }
 
 /** Ask one peer for its newest snapshot of `pid` and check it against the attestations it brings. */
-export async function requestSnapshotOffer(node: Node, peer: Parameters<Libp2p['dialProtocol']>[0], pid: string, quorum: number): Promise<SnapshotOffer> {
-  const stream = await node.dialProtocol(peer, SNAPSHOT_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+export async function requestSnapshotOffer(node: Node, peer: Parameters<Libp2p['dialProtocol']>[0], pid: string, quorum: number, o: { timeoutMs?: number } = {}): Promise<SnapshotOffer> {
+  const ms = o.timeoutMs ?? OFFER_TIMEOUT_MS
+  const stream = await node.dialProtocol(peer, SNAPSHOT_PROTOCOL, { signal: AbortSignal.timeout(ms) })
   let reply: Message | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
   try {
     await sendFrame(stream, encode(message({ process: pid })))
-    for await (const f of readFrames(stream, MAX_FRAME)) { reply = decode(f); break }
+    const first = async (): Promise<Message | undefined> => {
+      for await (const f of readFrames(stream, MAX_FRAME)) return decode(f)
+      return undefined
+    }
+    // A peer that stops answering, or sends half a frame and waits, is given up.
+    const late = new Promise<never>((_, fail) => { timer = setTimeout(() => fail(new CatchupFailed(`no whole snapshot offer within ${ms} ms`)), ms) })
+    reply = await Promise.race([first(), late])
+  } catch (e) {
+    stream.abort(e as Error)
+    if (e instanceof CatchupFailed) throw e
+    // A frame over the limit, a stream cut inside a frame: the peer's offer is unusable.
+    throw new CatchupFailed(`a malformed snapshot offer stream: ${(e as Error).message}`)
   } finally {
-    await stream.close().catch(() => stream.abort(new Error('closed')))
+    clearTimeout(timer)
   }
+  await stream.close().catch(() => stream.abort(new Error('closed')))
   if (!reply) throw new CatchupFailed('the peer closed the stream without an offer')
   if (reply['error'] !== undefined) throw new CatchupFailed(`no offer: ${binaryText(reply['error']) ?? 'error'}`)
   const slot = reply['slot']

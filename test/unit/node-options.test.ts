@@ -27,7 +27,7 @@ describe('node options', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(InvalidNodeOption)
       expect((e as InvalidNodeOption).message).toBe('node option scheduler_signatures must be an integer of at least 1, not "many"')
-      expect((e.constructor as { status: number }).status).toBe(400)
+      expect(((e as Error).constructor as unknown as { status: number }).status).toBe(400)
     }
   })
 })

@@ -11,6 +11,9 @@ import { messageId } from '../../src/core/id.ts'
 import { generateWallet, type Wallet } from '../../src/crypto/wallet.ts'
 import { flushResults } from '../../src/devices/process.ts'
 import { peer, tcpAddr, waitFor, type TestPeer, http } from './p2p-helpers.ts'
+import { SNAPSHOT_PROTOCOL, requestSnapshotOffer } from '../../src/p2p/snapshot-offers.ts'
+import { frame } from '../../src/p2p/frames.ts'
+import { stringifyTyped } from '../../src/core/typed-json.ts'
 
 const COUNTER = `
 function compute(base, req)
@@ -103,5 +106,29 @@ describe('p2p: a late Node node starts from a snapshot offered by its peers', ()
     expect(r.text).toMatch(/fewer than 9|backed by/)
     expect(await alone.node.store.read(`computed/${pid}/slot/4`)).toBeUndefined()
     expect((await http(alone.node, '/~p2p@1.0/topics')).text).not.toContain(pid)
+  })
+
+  it('a peer that answers a malformed offer (not JSON, not a message, no slot, an oversized frame, half a frame) is refused with CatchupFailed', async () => {
+    // The relay stands in for a broken peer: its offers are replaced by bytes that are not an offer.
+    const answers: Uint8Array[] = [
+      frame(new TextEncoder().encode('{not json')),
+      frame(new TextEncoder().encode('[1, 2]')),
+      frame(new TextEncoder().encode(stringifyTyped(message({ result: message({ a: 1n }) })))),
+      new Uint8Array([0xff, 0xff, 0xff, 0xff]),
+      new Uint8Array([0, 0, 0, 9, 1, 2]),
+    ]
+    // The last one, half a frame and no more, is given up when the peer's time is out.
+    const want = [/not typed JSON/, /not a message/, /malformed snapshot offer/, /malformed snapshot offer stream.*limit/, /no whole snapshot offer within 1500 ms/]
+    let next = 0
+    await relay.host.libp2p.unhandle(SNAPSHOT_PROTOCOL)
+    await relay.host.libp2p.handle(SNAPSHOT_PROTOCOL, async (stream) => {
+      stream.send(answers[next++]!)
+      await stream.close().catch((e: Error) => stream.abort(e))
+    })
+    for (const w of want) {
+      const err = await requestSnapshotOffer(a.host.libp2p, relay.host.libp2p.peerId, pid, 1, { timeoutMs: 1500 }).then(() => undefined, (e: Error) => e)
+      expect(err?.name).toBe('CatchupFailed')
+      expect(err?.message).toMatch(w)
+    }
   })
 })
