@@ -74,9 +74,17 @@ function percentiles(xs: number[]): Percentiles {
   return { samples: s.length, p50: at(0.5), p95: at(0.95), mean: s.reduce((a, b) => a + b, 0) / s.length }
 }
 
+/**
+ * AO_BENCH_SCHEDULER_SIGNATURES=N sets every peer's `scheduler_signatures`
+ * (RSA signatures of assignments in flight; default: cores − 1), to compare
+ * limits: `AO_BENCH_SCHEDULER_SIGNATURES=64 npm run bench -- p2p`.
+ */
+const SIGNATURES = process.env['AO_BENCH_SCHEDULER_SIGNATURES']
+
 async function startPeer(wallet: Wallet, o: { mode?: 'relay'; bootstrap?: string[]; compute?: (pid: string) => boolean } = {}): Promise<Peer> {
   const blockstore = new MemoryBlockstore()
-  const node = await createNode({ wallet, store: new MemoryStore(), blocks: new Blocks(blockstore) })
+  const config = SIGNATURES === undefined ? undefined : message({ scheduler_signatures: SIGNATURES })
+  const node = await createNode({ wallet, store: new MemoryStore(), blocks: new Blocks(blockstore), ...(config && { config }) })
   const host = await createHost({ wsPort: null, blockstore, ...(o.mode ? { mode: o.mode } : {}) })
   const net = await joinNetwork(node, host, { bootstrap: o.bootstrap ?? [], wire: { compute: o.compute ?? true } })
   return { node, host, net }
