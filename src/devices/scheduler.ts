@@ -73,6 +73,7 @@
  * Assignments of one process are made one at a time (a promise chain per process
  * and store); different processes are independent.
  */
+import { Waiters } from '../core/waiters.ts'
 import { binaryText, Link } from '../core/value.ts'
 import { emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { error, notFound, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
@@ -185,15 +186,14 @@ function remember(store: Store, path: string, a: Message): void {
   const m = recentOf(store)
   m.set(path, a)
   if (m.size > RECENT_MAX) m.delete(m.keys().next().value!)
-  const w = waitersOf(store).get(path)
-  if (w) for (const f of [...w]) f()
+  waitersOf(store).wake(path)
 }
 
-const waiters = new WeakMap<Store, Map<string, Set<() => void>>>()
-function waitersOf(store: Store): Map<string, Set<() => void>> {
-  let m = waiters.get(store)
-  if (!m) { m = new Map(); waiters.set(store, m) }
-  return m
+const waiters = new WeakMap<Store, Waiters<string>>()
+function waitersOf(store: Store): Waiters<string> {
+  let w = waiters.get(store)
+  if (!w) { w = new Waiters(); waiters.set(store, w) }
+  return w
 }
 
 /**
@@ -204,19 +204,7 @@ function waitersOf(store: Store): Map<string, Set<() => void>> {
 export function whenAssigned(store: Store, pid: string, slot: bigint, ms: number): Promise<void> {
   const path = assignmentPath(pid, slot)
   if (recentOf(store).has(path)) return Promise.resolve()
-  return new Promise((resolve) => {
-    const all = waitersOf(store)
-    let set = all.get(path)
-    if (!set) { set = new Set(); all.set(path, set) }
-    const done = (): void => {
-      clearTimeout(timer)
-      set!.delete(done)
-      if (set!.size === 0) all.delete(path)
-      resolve()
-    }
-    const timer = setTimeout(done, Math.max(0, ms))
-    set.add(done)
-  })
+  return waitersOf(store).wait(path, ms)
 }
 
 /** The slots stored for a process, ascending. */

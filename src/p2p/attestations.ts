@@ -20,6 +20,7 @@
  * two different things for one slot, is disputed for the process: listed with
  * the evidence and never counted in a quorum of that process again.
  */
+import { Waiters } from '../core/waiters.ts'
 import { binaryText, message, type Message } from '../core/value.ts'
 import { commitMessage } from '../codecs/commitments.ts'
 import { messageId } from '../core/id.ts'
@@ -62,13 +63,11 @@ export function readAttestation(m: Message): AttestationFacts & { process: strin
 const same = (a: AttestationFacts, b: AttestationFacts): boolean =>
   a.assignment === b.assignment && a.result === b.result && a.hashpath === b.hashpath
 
-type Waiter = () => void
-
 export class AttestationTable {
   /** pid → slot → address → entry. */
   private readonly byPid = new Map<string, Map<bigint, Map<string, AttestationEntry>>>()
   private readonly disputes = new Map<string, Map<string, Dispute>>()
-  private readonly waiters = new Map<string, Set<Waiter>>()
+  private readonly waiters = new Waiters<string>()
 
   constructor(readonly self: string, private readonly maxSlots = MAX_ATTESTED_SLOTS) {}
 
@@ -123,19 +122,7 @@ export class AttestationTable {
 
   /** Resolves at the next attestation of the slot, or after `ms`. */
   next(pid: string, slot: bigint, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const key = `${pid}/${slot}`
-      let set = this.waiters.get(key)
-      if (!set) { set = new Set(); this.waiters.set(key, set) }
-      const done = (): void => {
-        clearTimeout(timer)
-        set!.delete(done)
-        if (set!.size === 0) this.waiters.delete(key)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      set.add(done)
-    })
+    return this.waiters.wait(`${pid}/${slot}`, ms)
   }
 
   private dispute(pid: string, address: string, facts: AttestationFacts, reason: string): void {
@@ -145,7 +132,7 @@ export class AttestationTable {
   }
 
   private notify(pid: string, slot: bigint): void {
-    for (const w of [...(this.waiters.get(`${pid}/${slot}`) ?? [])]) w()
+    this.waiters.wake(`${pid}/${slot}`)
   }
 }
 
