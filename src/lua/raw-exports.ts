@@ -39,12 +39,21 @@ export function watchLuaInstances(): void {
   }
 }
 
+/** The C functions LuaApi names (its `_`-prefixed members). */
+type ApiFunction = Extract<keyof LuaApi, `_${string}`> extends `_${infer F}` ? F : never
+
 const API_FUNCTIONS = [
   'lua_gettop', 'lua_settop', 'lua_checkstack', 'lua_pushvalue', 'lua_type', 'lua_toboolean', 'lua_isinteger',
   'lua_tointegerx', 'lua_tonumberx', 'lua_tolstring', 'lua_topointer', 'lua_next', 'lua_pushnil', 'lua_pushboolean',
   'lua_pushinteger', 'lua_pushnumber', 'lua_pushlstring', 'lua_createtable', 'lua_rawset', 'lua_rawseti',
   'lua_setfield', 'lua_getfield', 'lua_rawgeti', 'lua_pcallk', 'malloc', 'free',
-] as const
+] as const satisfies readonly ApiFunction[]
+
+// The compiler checks the list against the interface: a function LuaApi adds
+// and the list lacks makes this line an error (TypeScript cannot enumerate an
+// interface at run time, so the list is kept by hand).
+const listsEveryFunction: [Exclude<ApiFunction, typeof API_FUNCTIONS[number]>] extends [never] ? true : never = true
+void listsEveryFunction
 
 /**
  * The C API for a wasmoon module: its raw exports when this module's instance
