@@ -57,6 +57,12 @@ export interface Capabilities {
    * browser): with them, process@1.0 stores each snapshot as blocks and keeps only its CID.
    */
   blocks?: Blocks
+  /**
+   * A message this node does not hold, looked for elsewhere (a node on a
+   * network: a process its peers run, learnt by following it). `device` is the
+   * device the path names for it (`/<id>~process@1.0/…`). Undefined: not found.
+   */
+  findMessage?: (id: string, device: string) => Promise<Message | undefined>
 }
 
 export type HashpathMode = 'update' | 'ignore'

@@ -112,8 +112,10 @@ export function selectFunction(dev: Device, key: string, base: Message, ctx: Res
 
 // ---------------------------------------------------------------- normalization
 
-async function loadById(id: string, ctx: ResolveContext): Promise<Message> {
-  const v = ctx.store ? await ctx.store.read(id) : undefined
+async function loadById(id: string, ctx: ResolveContext, device?: string): Promise<Message> {
+  let v: Awaited<ReturnType<NonNullable<ResolveContext['store']>['read']>> = ctx.store ? await ctx.store.read(id) : undefined
+  // Named with its device (`<id>~process@1.0`): perhaps the node's network has it.
+  if (v === undefined && device !== undefined && ctx.capabilities.findMessage) v = await ctx.capabilities.findMessage(id, device)
   if (v === undefined) throw new MessageNotFound(`message ${id} is not in this node's store`)
   if (!isMessage(v)) {
     if (Array.isArray(v)) return listToNumbered(v)
@@ -156,12 +158,12 @@ async function normalizeAs(a: As, ctx: ResolveContext): Promise<Message> {
   const ref = a.msg
   let loaded: Message | undefined
   let rest: Message = emptyMessage()
-  if (typeof ref === 'string' && isIdShaped(ref)) loaded = await loadById(ref, ctx)
-  else if (ref instanceof Link) loaded = await loadById(ref.id, ctx)
+  if (typeof ref === 'string' && isIdShaped(ref)) loaded = await loadById(ref, ctx, dev)
+  else if (ref instanceof Link) loaded = await loadById(ref.id, ctx, dev)
   else if (isMessage(ref)) {
     const p = text(ref['path'])
     if (p !== undefined && isIdShaped(p)) {
-      loaded = await loadById(p, ctx)
+      loaded = await loadById(p, ctx, dev)
       rest = withoutKey(ref, 'path')
     }
   }

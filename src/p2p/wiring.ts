@@ -35,7 +35,7 @@ import { messageId } from '../core/id.ts'
 import { ok, type Outcome } from '../core/device.ts'
 import { InvalidCommitment } from '../core/errors.ts'
 import type { AoNode } from '../node/node.ts'
-import { headOf, parseSchedulers, scheduledAssignment, setSchedulerHooks, validlySigned } from '../devices/scheduler.ts'
+import { headOf, parseSchedulers, scheduledAssignment, setSchedulerHooks, validlySigned, whenAssigned } from '../devices/scheduler.ts'
 import { setNetworkPort, type AttestationEntry, type AttestationFacts, type Channel, type NetworkPort, type PeerInfo } from '../devices/p2p.ts'
 import { AttestationTable, makeAttestation, readAttestation } from './attestations.ts'
 import { AssignmentIntake } from './intake.ts'
@@ -56,6 +56,8 @@ export interface WiringOptions {
   forwardWaitMs?: number
   /** How long following waits for a peer to catch up from (default 3 s). */
   catchUpWaitMs?: number
+  /** How long a read of a process this node has never seen waits for its peers to bring it (default 5 s). */
+  findProcessMs?: number
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -116,6 +118,7 @@ export class NodeWiring implements NetworkPort {
       forward: (pid, msg) => this.forwardOutcome(pid, msg),
     })
     setNetworkPort(this.node.store, this)
+    this.node.context().capabilities.findMessage = (id, device) => this.findProcess(id, device)
     await handleAttestationRequests(net.host.libp2p, (pid, slot) =>
       this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined))
     // Every process with assignments here is followed again from the start (a restarted node): what
@@ -130,6 +133,7 @@ export class NodeWiring implements NetworkPort {
     this.closed = true
     setSchedulerHooks(this.node.store, undefined)
     setNetworkPort(this.node.store, undefined)
+    delete this.node.context().capabilities.findMessage
     void this.net?.host.libp2p.unhandle(ATTESTATIONS_PROTOCOL).catch(() => undefined)
     for (const off of this.follows.values()) off()
     this.follows.clear()
@@ -227,6 +231,32 @@ export class NodeWiring implements NetworkPort {
   }
 
   attestations(pid: string, slot: bigint): AttestationEntry[] { return this.table.slot(pid, slot) }
+
+  /**
+   * A process this node has never seen, named by a read (`/<pid>~process@1.0/…`):
+   * following it catches up its schedule from the peers that run it, and slot 0
+   * carries the process message. Undefined, and not followed, when no peer
+   * brings it within `findProcessMs`.
+   */
+  async findProcess(pid: string, device: string): Promise<Message | undefined> {
+    if (device !== 'process@1.0' || !/^[A-Za-z0-9_-]{43}$/.test(pid) || this.closed) return undefined
+    const store = this.node.store
+    const wasFollowed = this.follows.has(pid)
+    this.follow(pid)
+    const end = Date.now() + (this.o.findProcessMs ?? 5_000)
+    for (;;) {
+      const m = await store.read(pid)
+      if (isMessage(m)) return m
+      const left = end - Date.now()
+      if (left <= 0 || this.closed) break
+      const t = Date.now()
+      await whenAssigned(store, pid, 0n, Math.min(left, 250))
+      // Slot 0 is here but its process message not yet: do not spin.
+      if (Date.now() - t < 5) await sleep(25)
+    }
+    if (!wasFollowed) this.unfollow(pid) // an ID nobody runs (a mistyped one, say) is not kept
+    return undefined
+  }
 
   async startFromSnapshot(pid: string, quorum: number): ReturnType<NetworkPort['startFromSnapshot']> {
     const net = this.network

@@ -40,7 +40,7 @@ const quorumPath = (pid: string, slot: bigint | number, k: number) => `/${pid}~p
 
 describe('p2p: gossip wired into scheduling and computing, attestations, quorum reads', () => {
   let relay: TestPeer, a: TestPeer, b: TestPeer, c: TestPeer
-  let late: TestPeer | undefined, byz: TestPeer | undefined, lonely: TestPeer | undefined
+  let late: TestPeer | undefined, byz: TestPeer | undefined, lonely: TestPeer | undefined, stranger: TestPeer | undefined
   const storedSlotsOf = (p: TestPeer) => storedSlots(p.node.store, pid)
   let flooder: Host | undefined
   let w: Wallet[]
@@ -70,7 +70,7 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
 
   afterAll(async () => {
     await flooder?.stop()
-    await Promise.all([late, byz, lonely, a, b, c, relay].map((p) => p?.net.stop()))
+    await Promise.all([late, byz, lonely, stranger, a, b, c, relay].map((p) => p?.net.stop()))
   })
 
   const transfer = (from: Wallet, quantity: bigint) => commitMessage(message({
@@ -265,5 +265,21 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
     console.log(`flood: ${sent} invalid payloads; flooder's score ${scores.map((s) => s.toFixed(0)).join(', ')}; honest submit → quorum-3: ${base.toFixed(0)} ms without, ${during.toFixed(0)} ms during the flood (medians of 3)`)
     for (const s of scores) expect(s).toBeLessThanOrEqual(-80)
     expect(during).toBeLessThan(10 * base)
+  })
+
+  it('a node that has never seen the process answers a quorum read of it: it learns the process from its peers; an ID no peer runs is 404, and not followed', async () => {
+    stranger = await peer(await generateWallet(), { net: { bootstrap: [boot], wire: { findProcessMs: 1_500 } } })
+    await waitFor('the stranger to meet A', () => stranger!.net.nodes.byAddress(a.node.address))
+    expect(await stranger.node.store.read(pid)).toBeUndefined()
+    // No subscribe: the read names the process, and the node finds it on the network.
+    const r = await verified(stranger, 1n, 3)
+    expect(texts(r['quorum-attesters']).length).toBeGreaterThanOrEqual(3)
+    expect((await http(stranger.node, '/~p2p@1.0/topics')).text).toContain(pid)
+    const nobody = 'n'.repeat(43)
+    const t0 = Date.now()
+    const missing = await http(stranger.node, quorumPath(nobody, 1n, 2))
+    expect(missing.status, missing.text).toBe(404)
+    expect(Date.now() - t0).toBeLessThan(6_000)
+    expect((await http(stranger.node, '/~p2p@1.0/topics')).text).not.toContain(nobody)
   })
 })
