@@ -34,7 +34,7 @@ import { LUA_REGISTRYINDEX } from 'wasmoon'
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
 import { BadInput } from '../core/errors.ts'
 import { compareUtf8 } from '../core/bytes.ts'
-import { freezeMessage } from '../core/id.ts'
+import { freezeMessage, isImmutable } from '../core/id.ts'
 import { isNumberedMessage, luaNumberText } from './codec.ts'
 import { TableMemory, type Fingerprint } from './table-memory.ts'
 
@@ -90,8 +90,26 @@ export class LuaValueTooDeep extends BadInput {}
 /** A table that contains itself cannot become a message. */
 export class LuaCyclicValue extends BadInput {}
 
-/** A table built from a JS value; `exact` when reading it back gives that value. */
-interface Twin { twin: Message | Value[]; exact: boolean; fp: Fingerprint | undefined }
+/**
+ * A table built from a JS value; `exact` when reading it back gives that value.
+ * `was`: a mutable value's own values when it was pushed (a message's as key,
+ * value, key, value…).
+ */
+interface Twin { twin: Message | Value[]; exact: boolean; fp: Fingerprint | undefined; was?: Value[] }
+
+function twinAsPushed(t: Twin): boolean {
+  const { twin, was } = t
+  if (was === undefined) return isImmutable(twin)
+  if (Array.isArray(twin)) {
+    if (twin.length !== was.length) return false
+    for (let i = 0; i < was.length; i++) if (twin[i] !== was[i]) return false
+    return true
+  }
+  const keys = Object.keys(twin)
+  if (keys.length * 2 !== was.length) return false
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== was[2 * i] || twin[keys[i]!] !== was[2 * i + 1]) return false
+  return true
+}
 /** Lists at least this long are copied when a longer list extends them. */
 const LIST_EXTEND_MIN = 16
 
@@ -373,7 +391,10 @@ export class LuaMarshal {
 
   /** Know the table on top of the stack (at `ptr`) as built from `twin`, and anchor it. */
   private register(ptr: number, twin: Message | Value[], exact: boolean): void {
-    this.now.add(ptr, { twin, exact, fp: this.memory ? this.memory.fingerprint(ptr) : undefined })
+    const t: Twin = { twin, exact, fp: this.memory ? this.memory.fingerprint(ptr) : undefined }
+    // A JS value that can still change is remembered as it was pushed (its values, not deeply).
+    if (t.fp && !isImmutable(twin)) t.was = Array.isArray(twin) ? twin.slice() : Object.entries(twin).flat()
+    this.now.add(ptr, t)
     this.anchorTop()
   }
 
@@ -381,12 +402,18 @@ export class LuaMarshal {
     return this.now.tables.get(ptr) ?? this.before.tables.get(ptr)
   }
 
-  /** A table built from its twin whose memory (and its nested tables') is as it was built. */
+  /**
+   * A table built from its twin whose memory (and its nested tables') is as it
+   * was built, and whose twin is too: a frozen one cannot change; a mutable one
+   * still holds the very values it was pushed with (nested values are the
+   * nested tables' twins, checked in turn).
+   */
   private isUntouched(ptr: number): boolean {
     const known = this.untouched.get(ptr)
     if (known !== undefined) return known
-    const fp = this.twinAt(ptr)?.fp
-    let ok = fp !== undefined && this.memory!.same(ptr, fp)
+    const t = this.twinAt(ptr)
+    const fp = t?.fp
+    let ok = fp !== undefined && this.memory!.same(ptr, fp) && twinAsPushed(t!)
     if (ok) for (const c of fp!.children) if (!this.isUntouched(c)) { ok = false; break }
     this.untouched.set(ptr, ok)
     return ok

@@ -67,14 +67,21 @@ function endsChunk(v: Value): boolean {
 /**
  * Names of chunks seen lately, by their first item, so that the chunks a
  * growing list still shares with its last version are not encoded and
- * hashed again: a hit needs the very same items (===) in the same order.
+ * hashed again: a hit needs the very same items (===) in the same order, all
+ * of them primitive (a message could change under the same identity).
  */
 const recentNames = new Map<Value, { items: Value[]; name: string }>()
 const MAX_RECENT = 20_000
 
 function chunkName(list: Value[], start: number, end: number): { name: string; chunk: Value[] } {
+  // Only chunks of strings, integers, booleans and null: values that cannot change under the same identity.
+  let plain = true
+  for (let i = start; i < end; i++) {
+    const x = list[i]
+    if (x !== null && typeof x === 'object') { plain = false; break }
+  }
   const first = list[start]!
-  const hit = recentNames.get(first)
+  const hit = plain ? recentNames.get(first) : undefined
   if (hit && hit.items.length === end - start) {
     let same = true
     for (let i = 0; i < hit.items.length; i++) if (hit.items[i] !== list[start + i]) { same = false; break }
@@ -82,8 +89,10 @@ function chunkName(list: Value[], start: number, end: number): { name: string; c
   }
   const chunk = list.slice(start, end)
   const name = `${CHUNKS_GROUP}/${toB64Url(sha256(encodeValue(chunk)))}`
-  if (recentNames.size >= MAX_RECENT) recentNames.clear()
-  recentNames.set(first, { items: chunk, name })
+  if (plain) {
+    if (recentNames.size >= MAX_RECENT) recentNames.clear()
+    recentNames.set(first, { items: chunk, name })
+  }
   return { name, chunk }
 }
 

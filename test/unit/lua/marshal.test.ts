@@ -138,6 +138,28 @@ describe('lua marshal: the C API path converts as the byte encoding did', () => 
       }), { numRuns: 300 })
   })
 
+  it('a JS value changed after it was pushed is neither copied nor answered as it was', async () => {
+    vm.loadModule(`
+      function keep(v) Kept = v; return true end
+      function show(v) local out = {} for k, x in pairs(v) do out[#out + 1] = tostring(k) .. '=' .. tostring(type(x) == 'table' and #x or x) end table.sort(out) return out, v end
+      function through_host(v) local _, r = ao.resolve('other'); return v end
+    `, 'mutable')
+    vm.installLibrary(['resolve'])
+    const list = Array.from({ length: 20 }, (_, i) => `item ${i}`)
+    const v = message({ a: 'one', list })
+    await values(vm, 'keep', [v])
+    // Changed in JS between two calls: the second push must build it again.
+    v['a'] = 'two'
+    list.push('item 20')
+    const [seen, back] = await values(vm, 'show', [v])
+    expect(seen).toEqual(['a=two', 'list=21'])
+    expectSame(back!, message({ a: 'two', list: [...list] }))
+    // Changed in JS while the script runs (by a host call): the untouched table is read, not the changed object.
+    const w = message({ k: 'before', n: 1n })
+    const [r] = await values(vm, 'through_host', [w], async () => { w['k'] = 'after'; return ['ok', 'x'] })
+    expectSame(r!, message({ k: 'before', n: 1n }))
+  })
+
   it('tables a script builds: mixed keys, float and boolean keys, holes, functions, nesting', async () => {
     const cases = [
       '{}', '{1, 2, 3}', '{[1] = "a", [3] = "c"}', '{"a", nil, "c"}', '{x = 1, [1] = "one", [2] = "two"}',
