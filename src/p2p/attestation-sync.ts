@@ -27,7 +27,7 @@ type Node = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
 export type CatchupPeer = Parameters<Libp2p['dialProtocol']>[0]
 
 /** Serve the attestations a node keeps for a slot. */
-export async function handleAttestationRequests(node: Node, source: (pid: string, slot: bigint) => Message[]): Promise<void> {
+export async function handleAttestationRequests(node: Node, source: (pid: string, slot: bigint) => Message[] | Promise<Message[]>): Promise<void> {
   await node.handle(ATTESTATIONS_PROTOCOL, async (stream: Stream) => {
     const signal = AbortSignal.timeout(10_000)
     try {
@@ -36,7 +36,7 @@ export async function handleAttestationRequests(node: Node, source: (pid: string
       const pid = req ? binaryText(req['process']) : undefined
       const slot = req?.['slot']
       if (pid !== undefined && typeof slot === 'bigint') {
-        for (const a of source(pid, slot).slice(0, MAX_ATTESTATIONS_PER_RESPONSE)) await sendFrame(stream, encodePayload(a), signal)
+        for (const a of (await source(pid, slot)).slice(0, MAX_ATTESTATIONS_PER_RESPONSE)) await sendFrame(stream, encodePayload(a), signal)
       }
     } catch { /* a bad request gets an empty answer */ }
     await stream.close().catch((e: Error) => stream.abort(e))

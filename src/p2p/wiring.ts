@@ -62,6 +62,9 @@ export interface WiringOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** Where a node keeps its own attestation of a slot. */
+export const attestationPath = (pid: string, slot: bigint): string => `attestations/${pid}/${slot}`
+
 export class NodeWiring implements NetworkPort {
   readonly table: AttestationTable
   readonly intake: AssignmentIntake
@@ -69,6 +72,10 @@ export class NodeWiring implements NetworkPort {
   readonly counts = { published: 0, forwarded: 0, scheduled: 0, attested: 0, computeErrors: 0 }
   lastComputeError: unknown
   lastCatchUpError: unknown
+  /** The last failure to keep an own attestation in the store. */
+  lastStoreError: unknown
+  private readonly ownQueue: { path: string; value: Message }[] = []
+  private ownFlush: Promise<void> | undefined
   private net: Network | undefined
   private readonly follows = new Map<string, () => void>()
   private readonly computing = new Map<string, { again: boolean }>()
@@ -119,8 +126,7 @@ export class NodeWiring implements NetworkPort {
     })
     setNetworkPort(this.node.store, this)
     this.node.context().capabilities.findMessage = (id, device) => this.findProcess(id, device)
-    await handleAttestationRequests(net.host.libp2p, (pid, slot) =>
-      this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined))
+    await handleAttestationRequests(net.host.libp2p, (pid, slot) => this.servedAttestations(pid, slot))
     // Every process with assignments here is followed again from the start (a restarted node): what
     // it missed while away is caught up; slots are computed as their assignments come.
     for (const pid of await this.node.store.list('assignments').catch(() => [] as string[])) {
@@ -220,6 +226,7 @@ export class NodeWiring implements NetworkPort {
         const att = await makeAttestation(this.node.wallet, pid, facts)
         const id = messageId(att, 'signed')
         this.table.add(pid, this.node.address, facts, { id, announced: true, message: att })
+        this.keepOwn(pid, facts.slot, att)
         this.counts.attested++
         this.follow(pid)
         if (!this.closed) void this.network.publishAttestation(pid, att).catch(() => undefined)
@@ -231,6 +238,38 @@ export class NodeWiring implements NetworkPort {
   }
 
   attestations(pid: string, slot: bigint): AttestationEntry[] { return this.table.slot(pid, slot) }
+
+  /**
+   * This node's attestations are kept in its store too (`attestations/<pid>/<slot>`),
+   * written in batches behind the computation, so that after a restart (of this node,
+   * or of the whole network) peers can still fetch them: the table lives in memory.
+   */
+  private keepOwn(pid: string, slot: bigint, att: Message): void {
+    this.ownQueue.push({ path: attestationPath(pid, slot), value: att })
+    if (this.ownFlush) return
+    this.ownFlush = sleep(50).then(async () => {
+      while (this.ownQueue.length > 0) {
+        const batch = this.ownQueue.splice(0, 64)
+        const store = this.node.store
+        try {
+          if (store.batch) await store.batch(batch.map((b) => ({ op: 'write' as const, path: b.path, value: b.value })))
+          else await Promise.all(batch.map((b) => store.write(b.path, b.value)))
+        } catch (e) {
+          // The attestation still stands in memory (and on the network); only its copy is lost.
+          this.lastStoreError = e
+        }
+      }
+    }).finally(() => { this.ownFlush = undefined })
+  }
+
+  /** What this node serves for a slot: the attestations it holds, and its own from its store when it holds none. */
+  private async servedAttestations(pid: string, slot: bigint): Promise<Message[]> {
+    const held = this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined)
+    if (this.table.own(pid, slot)) return held
+    const queued = this.ownQueue.find((q) => q.path === attestationPath(pid, slot))?.value
+    const kept = queued ?? await this.node.store.read(attestationPath(pid, slot)).catch(() => undefined)
+    return isMessage(kept) ? [kept, ...held] : held
+  }
 
   /**
    * A process this node has never seen, named by a read (`/<pid>~process@1.0/…`):

@@ -1,4 +1,5 @@
 /** Shared pieces of the p2p tests: nodes with hosts on 127.0.0.1, waiting for conditions. */
+import type { Store } from '../../src/store/store.ts'
 import { MemoryBlockstore } from 'blockstore-core'
 import { createNode, type AoNode } from '../../src/node/node.ts'
 import { MemoryStore } from '../../src/store/memory.ts'
@@ -26,10 +27,10 @@ export async function waitFor<T>(what: string, f: () => T | Promise<T>, ms = 20_
 export interface TestPeer { node: AoNode; host: Host; net: Network; blocks: Blocks }
 
 /** A node (memory store, memory blockstore) with a host on 127.0.0.1, joined through `bootstrap`. */
-export async function peer(wallet: Wallet, o: { host?: HostOptions; net?: NetworkOptions; config?: Message } = {}): Promise<TestPeer> {
+export async function peer(wallet: Wallet, o: { host?: HostOptions; net?: NetworkOptions; config?: Message; store?: Store } = {}): Promise<TestPeer> {
   const blockstore = new MemoryBlockstore()
   const blocks = new Blocks(blockstore)
-  const node = await createNode({ wallet, store: new MemoryStore(), blocks, ...(o.config ? { config: o.config } : {}) })
+  const node = await createNode({ wallet, store: o.store ?? new MemoryStore(), blocks, ...(o.config ? { config: o.config } : {}) })
   const host = await createHost({ wsPort: null, blockstore, ...o.host })
   const net = await joinNetwork(node, host, { announceIntervalMs: 3_000, ...o.net })
   return { node, host, net, blocks }

@@ -23,7 +23,9 @@ import { generateWallet, loadJwk, type Wallet } from '../../src/crypto/wallet.ts
 import { flushResults } from '../../src/devices/process.ts'
 import { storedSlots } from '../../src/devices/scheduler.ts'
 import { multiaddr } from '@multiformats/multiaddr'
-import { makeAttestation } from '../../src/p2p/attestations.ts'
+import { makeAttestation, readAttestation } from '../../src/p2p/attestations.ts'
+import { requestAttestations } from '../../src/p2p/attestation-sync.ts'
+import { attestationPath } from '../../src/p2p/wiring.ts'
 import { createHost, type Host } from '../../src/p2p/host.ts'
 import { processTopic } from '../../src/p2p/topics.ts'
 import { utf8 } from '../../src/core/bytes.ts'
@@ -41,6 +43,7 @@ const quorumPath = (pid: string, slot: bigint | number, k: number) => `/${pid}~p
 describe('p2p: gossip wired into scheduling and computing, attestations, quorum reads', () => {
   let relay: TestPeer, a: TestPeer, b: TestPeer, c: TestPeer
   let late: TestPeer | undefined, byz: TestPeer | undefined, lonely: TestPeer | undefined, stranger: TestPeer | undefined
+  let restarted: TestPeer | undefined
   const storedSlotsOf = (p: TestPeer) => storedSlots(p.node.store, pid)
   let flooder: Host | undefined
   let w: Wallet[]
@@ -70,7 +73,7 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
 
   afterAll(async () => {
     await flooder?.stop()
-    await Promise.all([late, byz, lonely, stranger, a, b, c, relay].map((p) => p?.net.stop()))
+    await Promise.all([late, byz, lonely, stranger, restarted, a, b, c, relay].map((p) => p?.net.stop().catch(() => undefined)))
   })
 
   const transfer = (from: Wallet, quantity: bigint) => commitMessage(message({
@@ -281,5 +284,18 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
     expect(missing.status, missing.text).toBe(404)
     expect(Date.now() - t0).toBeLessThan(6_000)
     expect((await http(stranger.node, '/~p2p@1.0/topics')).text).not.toContain(nobody)
+  })
+
+  it('a node keeps its own attestations in its store: restarted with an empty table, it still serves them', async () => {
+    await verified(b, 1n, 3)
+    await waitFor('B\'s attestation of slot 1 in its store', () => b.node.store.read(attestationPath(pid, 1n)))
+    await b.net.stop()
+    restarted = await peer(b.node.wallet, { store: b.node.store, net: { bootstrap: [boot] } })
+    await waitFor('A to reach the restarted B', () => a.net.peers().includes(restarted!.host.peerId))
+    expect(restarted.net.wiring!.attestations(pid, 1n)).toEqual([])
+    const served = await requestAttestations(a.host.libp2p, restarted.host.libp2p.peerId, pid, 1n)
+    const facts = served.map((m) => readAttestation(m))
+    expect(facts.map((f) => f.node)).toContain(b.node.address)
+    expect(facts.find((f) => f.node === b.node.address)!.slot).toBe(1n)
   })
 })
