@@ -19,6 +19,7 @@
  * compute's store and block operations out.
  */
 import { LuaFactory } from 'wasmoon'
+import { LuaVM } from '../src/lua/vm.ts'
 import { message, type Message } from '../src/core/value.ts'
 import { commitAll, commitMessage } from '../src/codecs/commitments.ts'
 import { messageId } from '../src/core/id.ts'
@@ -193,11 +194,13 @@ async function run({ token, jwk1, jwk2, transfers, memory, cacheFrequency }: Inp
   if (calls['compute'] !== transfers + 1) throw new Error(`lua@5.3a computed ${String(calls['compute'])} times, not ${transfers + 1}`)
 
   const bare = await bareLuaCalls()
+  // Whether this browser's Lua VMs run on the fast paths (raw exports, table memory).
+  const luaFastPaths = (await LuaVM.create()).fastPaths
   const idb = await rawIdbPuts()
   const perSecond = transfers / seconds
   return {
     transfers, seconds, perSecond, durableSeconds, signSeconds, scheduleSeconds,
-    store: tab.store, blocks: tab.blocks, hashes: tab.hashes, cacheFrequency: String(directGet(node.config, 'process_cache_frequency') ?? 'process@1.0 default'),
+    store: tab.store, blocks: tab.blocks, hashes: tab.hashes, luaFastPaths, cacheFrequency: String(directGet(node.config, 'process_cache_frequency') ?? 'process@1.0 default'),
     storage: Object.fromEntries(Object.entries(storage).map(([k, v]) => [k, { n: v.n, seconds: v.ms / 1000 }])),
     baseline: { what: 'bare Lua calls through wasmoon (lua_pcallk), same worker', perSecond: bare },
     ratio: perSecond / bare,

@@ -117,6 +117,7 @@ try {
     store: r.store,
     blocks: r.blocks,
     hashes: r.hashes,
+    luaFastPaths: r.luaFastPaths,
     cacheFrequency: r.cacheFrequency,
     storage: Object.fromEntries(Object.entries(r.storage).map(([k, v]) => [k, { n: v.n, seconds: round(v.seconds, 3) }])),
     chromium: /Chrome\/([\d.]+)/.exec(r.ua)?.[1] ?? 'unknown',
