@@ -83,6 +83,12 @@ export interface LuaApi {
   _lua_getfield(L: number, i: number, k: number): number
   _lua_rawgeti(L: number, i: number, n: bigint): number
   _lua_pcallk(L: number, nargs: number, nres: number, msgh: number, ctx: number, k: number): number
+  _lua_sethook(L: number, f: number, mask: number, count: number): void
+  _lua_tothread(L: number, i: number): number
+  _lua_isyieldable(L: number): number
+  _lua_yieldk(L: number, nresults: number, ctx: number, k: number): number
+  _lua_error(L: number): number
+  _lua_pushcclosure(L: number, f: number, n: number): void
 }
 
 /** A table nested deeper than a call's values may be. */

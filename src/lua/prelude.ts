@@ -28,8 +28,8 @@ local mtype = math.type
 local co_create, co_resume, co_status, co_running, co_yield = coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
 local dbg = debug
 local dgetmeta = debug.getmetatable
-local sethook, traceback, getupvalue, setupvalue, upvalueid, upvaluejoin, dsetmeta, getinfo =
-  debug.sethook, debug.traceback, debug.getupvalue, debug.setupvalue, debug.upvalueid, debug.upvaluejoin, debug.setmetatable, debug.getinfo
+local traceback, getupvalue, setupvalue, upvalueid, upvaluejoin, dsetmeta, getinfo =
+  debug.traceback, debug.getupvalue, debug.setupvalue, debug.upvalueid, debug.upvaluejoin, debug.setmetatable, debug.getinfo
 local rawload, dump = load, string.dump
 local os_date, os_difftime = os.date, os.difftime
 local rand_seed = math.randomseed
@@ -148,24 +148,22 @@ local function encode_list(n, ...)
 end
 
 -- ---------------------------------------------------------------- determinism
-local now, used, limit, step, exhausted = 0, 0, 0, 10000, false
+local now = 0
 local current = nil
 
-local function die() error('instruction limit exceeded', 0) end
-local function hook()
-  used = used + step
-  if used > limit then
-    exhausted = true
-    -- From now on every instruction fails, so no pcall can swallow the limit.
-    sethook(co_running(), die, '', 1)
-    die()
-  end
-end
+-- Instructions are counted by the host's count hook (src/lua/vm.ts), a C hook:
+-- it can suspend the call's coroutine now and then so that the thread serves
+-- others, which a hook written in Lua cannot. HOOKS is filled in by the host:
+--   watch(co, is_call)  count the coroutine's instructions (is_call: it may pause)
+--   exhausted()         whether the call ran out of instructions
+--   used()              instructions counted in this call
+--   paused()            whether the last suspension was a pause (and forget it)
+local HOOKS = {}
 
 -- Coroutines created by scripts run under the same limit.
 coroutine.create = function(f)
   local c = co_create(f)
-  if current then sethook(c, exhausted and die or hook, '', exhausted and 1 or step) end
+  if current then HOOKS.watch(c, false) end
   return c
 end
 
@@ -226,7 +224,7 @@ end
 G.os = {
   time = os_time,
   date = os_date_utc,
-  clock = function() return used / 1e8 end,
+  clock = function() return HOOKS.used() / 1e8 end,
   difftime = os_difftime,
   getenv = function() return nil end,
 }
@@ -292,15 +290,16 @@ function I.start(fname, s1, s2, t, lim, ...)
   if f == nil then f = G[fname] end
   if f == nil then error("function '" .. tostring(fname) .. "' is not defined", 0) end
   local a, n = { ... }, select('#', ...)
-  now, used, limit, exhausted = t, 0, lim, false
+  now = t
   rand_seed(s1, s2)
   current = co_create(function() return f(unpack(a, 1, n)) end)
-  sethook(current, hook, '', step)
+  HOOKS.start(lim)
+  HOOKS.watch(current, true)
 end
 local function finish(co, ok, ...)
   if co_status(co) == 'dead' then
     current = nil
-    if exhausted then return 'limit', 'instruction limit exceeded' end
+    if HOOKS.exhausted() then return 'limit', 'instruction limit exceeded' end
     if not ok then
       local msg = ...
       local ok2, b = pcall(encode_list, 1, msg)
@@ -308,6 +307,8 @@ local function finish(co, ok, ...)
     end
     return 'done', ...
   end
+  -- Suspended by the count hook: the host lets others run, then resumes it.
+  if ok and HOOKS.paused() then return 'pause' end
   local tag, op, payload = ...
   if tag ~= YIELD then
     current = nil
@@ -320,7 +321,8 @@ function I.resume(answer)
   if answer == nil then return finish(co, co_resume(co)) end
   return finish(co, co_resume(co, answer))
 end
-function I.used() return used end
+function I.used() return HOOKS.used() end
+I.hooks = HOOKS
 
 local function event_ok() return 'ok' end
 function I.install(list)

@@ -46,7 +46,8 @@ const API_FUNCTIONS = [
   'lua_gettop', 'lua_settop', 'lua_checkstack', 'lua_pushvalue', 'lua_type', 'lua_toboolean', 'lua_isinteger',
   'lua_tointegerx', 'lua_tonumberx', 'lua_tolstring', 'lua_topointer', 'lua_next', 'lua_pushnil', 'lua_pushboolean',
   'lua_pushinteger', 'lua_pushnumber', 'lua_pushlstring', 'lua_createtable', 'lua_rawset', 'lua_rawseti',
-  'lua_setfield', 'lua_getfield', 'lua_rawgeti', 'lua_pcallk', 'malloc', 'free',
+  'lua_setfield', 'lua_getfield', 'lua_rawgeti', 'lua_pcallk', 'lua_sethook', 'lua_tothread', 'lua_isyieldable',
+  'lua_yieldk', 'lua_error', 'lua_pushcclosure', 'malloc', 'free',
 ] as const satisfies readonly ApiFunction[]
 
 // The compiler checks the list against the interface: a function LuaApi adds

@@ -42,6 +42,10 @@ export interface CallLimits {
   /** Bytes the VM may hold in total. */
   memory: number
 }
+/** Instructions between two calls of the count hook. */
+const COUNT_STEP = 10_000
+const LUA_MASKCOUNT = 1 << 3
+
 export const DEFAULT_LIMITS: CallLimits = { instructions: 100_000_000, memory: 256 * 1024 * 1024 }
 
 export interface CallEnv {
@@ -63,6 +67,10 @@ type Module = Awaited<ReturnType<LuaFactory['getLuaModule']>>['module']
 export class LuaVM {
   /** Bumped by every call that changes the state (see LuaStateHandle). */
   generation = 0
+  /** How long a call runs before it lets the thread serve others for a moment (0: never). */
+  pauseEveryMs = 20
+  /** The count hook's state for the call that runs (installHooks). */
+  private readonly count = { used: 0, limit: 0, exhausted: false, call: 0, paused: false, lastPause: 0 }
   private busy = false
   private readonly marshal: LuaMarshal
   private readonly api: LuaApi
@@ -116,6 +124,76 @@ export class LuaVM {
     this.loadChunk(PRELUDE, '=prelude')
     if (lua.lua_pcallk(L, 0, 1, 0, 0, null) !== 0) throw new LuaLoadError(`prelude failed: ${this.popString()}`)
     lua.lua_setfield(L, LUA_REGISTRYINDEX, 'ao-tab')
+    this.installHooks()
+  }
+
+  /**
+   * The count hook, a C hook (a JS function in wasmoon's function table): it
+   * counts instructions in steps of COUNT_STEP on every coroutine of a call
+   * (the limit), and every `pauseEveryMs` it suspends the call's own
+   * coroutine so that the thread serves others meanwhile (`call` awaits a
+   * macrotask, then resumes it). A pause does not move the count: after a
+   * hook yields, Lua skips the hook on the instruction it re-runs and counts
+   * on from there, so the limit falls on the same instruction with or
+   * without pauses (tested). Where the coroutine cannot yield (inside a C
+   * function such as table.sort's comparator) it pauses at a later hook.
+   */
+  private installHooks(): void {
+    const { api, L } = this
+    const mod = this.mod as unknown as { addFunction(f: (...a: number[]) => number | void, sig: string): number }
+    const c = this.count
+    const message = this.cName('instruction limit exceeded')
+    const raise = (T: number): void => {
+      api._lua_pushlstring(T, message, 'instruction limit exceeded'.length)
+      api._lua_error(T)
+    }
+    // Once exhausted every instruction fails, so no pcall can swallow the limit.
+    const die = mod.addFunction((T: number) => { raise(T) }, 'vii')
+    const hook = mod.addFunction((T: number) => {
+      c.used += COUNT_STEP
+      if (c.used > c.limit) {
+        c.exhausted = true
+        api._lua_sethook(T, die, LUA_MASKCOUNT, 1)
+        raise(T)
+        return
+      }
+      if (T === c.call && this.pauseEveryMs > 0) {
+        const now = performance.now()
+        if (now - c.lastPause >= this.pauseEveryMs && api._lua_isyieldable(T) !== 0) {
+          c.lastPause = now
+          c.paused = true
+          api._lua_yieldk(T, 0, 0, 0)
+        }
+      }
+    }, 'vii')
+    const fns: Record<string, (T: number) => number> = {
+      start: (T) => {
+        c.used = 0
+        c.limit = Number(api._lua_tointegerx(T, 1, 0))
+        c.exhausted = false
+        c.call = 0
+        c.paused = false
+        c.lastPause = performance.now()
+        return 0
+      },
+      watch: (T) => {
+        const co = api._lua_tothread(T, 1)
+        if (c.exhausted) api._lua_sethook(co, die, LUA_MASKCOUNT, 1)
+        else api._lua_sethook(co, hook, LUA_MASKCOUNT, COUNT_STEP)
+        if (api._lua_toboolean(T, 2) !== 0) c.call = co
+        return 0
+      },
+      exhausted: (T) => { api._lua_pushboolean(T, c.exhausted ? 1 : 0); return 1 },
+      used: (T) => { api._lua_pushinteger(T, BigInt(c.used)); return 1 },
+      paused: (T) => { api._lua_pushboolean(T, c.paused ? 1 : 0); c.paused = false; return 1 },
+    }
+    api._lua_getfield(L, LUA_REGISTRYINDEX, this.cName('ao-tab'))
+    api._lua_getfield(L, -1, this.cName('hooks'))
+    for (const [name, f] of Object.entries(fns)) {
+      api._lua_pushcclosure(L, mod.addFunction(f, 'ii'), 0)
+      api._lua_setfield(L, -2, this.cName(name))
+    }
+    api._lua_settop(L, -3)
   }
 
   private loadChunk(source: string | Uint8Array, name: string): void {
@@ -310,7 +388,7 @@ export class LuaVM {
       }
       let answer: Value[] | undefined
       for (;;) {
-        type Step = { kind: 'done'; values: Value[] } | { kind: 'limit' } | { kind: 'error'; body: Value; trace: string } |
+        type Step = { kind: 'done'; values: Value[] } | { kind: 'limit' } | { kind: 'pause' } | { kind: 'error'; body: Value; trace: string } |
           { kind: 'yield'; op: string; args: Value[] | Error } | { kind: 'bad'; message: string }
         const step: Step = this.invoke('resume', () => {
           if (answer === undefined) return 0
@@ -328,7 +406,7 @@ export class LuaVM {
               throw e
             }
           }
-          if (kind === 'limit') return { kind }
+          if (kind === 'limit' || kind === 'pause') return { kind }
           if (kind === 'error') {
             const [body] = decodeList(this.bytesAt(first + 1))
             return { kind, body: body ?? 'Lua error', trace: count > 2 ? this.stringAt(first + 2) : '' }
@@ -342,6 +420,12 @@ export class LuaVM {
         })
         if (step.kind === 'done') return { ok: true, values: step.values }
         if (step.kind === 'bad') return { ok: false, error: new LuaScriptError(step.message, '') }
+        if (step.kind === 'pause') {
+          // The thread serves others (a timer, another process, an HTTP request), then the call goes on.
+          answer = undefined
+          await new Promise((r) => setTimeout(r, 0))
+          continue
+        }
         if (step.kind === 'limit') throw new LuaInstructionLimit(`Lua call ${fname} ran more than ${env.limits.instructions} instructions`)
         if (step.kind === 'error') {
           if (step.body === 'not enough memory' || this.memoryExceeded()) throw new LuaMemoryLimit(`Lua call ${fname} exceeded its memory limit of ${env.limits.memory} bytes`)
