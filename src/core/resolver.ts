@@ -8,6 +8,7 @@
  * resolveMany folds a HyperPATH's message list; get/set/remove/keys go
  * through a message's own device.
  */
+import type { Stored } from '../store/store.ts'
 import { binaryText } from './value.ts'
 import { Atom, Link, emptyMessage, isMessage, message, type Message, type Value } from './value.ts'
 import { As, Resolve, type PathItem } from './typed-json.ts'
@@ -113,7 +114,7 @@ export function selectFunction(dev: Device, key: string, base: Message, ctx: Res
 // ---------------------------------------------------------------- normalization
 
 async function loadById(id: string, ctx: ResolveContext, device?: string): Promise<Message> {
-  let v: Awaited<ReturnType<NonNullable<ResolveContext['store']>['read']>> = ctx.store ? await ctx.store.read(id) : undefined
+  let v: Stored | undefined = ctx.store ? await ctx.store.read(id) : undefined
   // Named with its device (`<id>~process@1.0`): perhaps the node's network has it.
   if (v === undefined && device !== undefined && ctx.capabilities.findMessage) v = await ctx.capabilities.findMessage(id, device)
   if (v === undefined) throw new MessageNotFound(`message ${id} is not in this node's store`)

@@ -321,7 +321,6 @@ function I.resume(answer)
   if answer == nil then return finish(co, co_resume(co)) end
   return finish(co, co_resume(co, answer))
 end
-function I.used() return HOOKS.used() end
 I.hooks = HOOKS
 
 local function event_ok() return 'ok' end

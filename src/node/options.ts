@@ -5,8 +5,9 @@
  * default, unnoticed, where it is read.
  */
 import { BadInput } from '../core/errors.ts'
-import { binaryText, type Message, type Value } from '../core/value.ts'
+import type { Message } from '../core/value.ts'
 import { directGet } from '../core/resolver.ts'
+import { toInt } from '../devices/scheduler.ts'
 
 /** A node option that is not what this node reads it as. */
 export class InvalidNodeOption extends BadInput {}
@@ -20,18 +21,12 @@ const INTEGER_OPTIONS: Record<string, bigint> = {
   lua_max_memory: 1n,
 }
 
-function asInteger(v: Value): bigint | undefined {
-  if (typeof v === 'bigint') return v
-  const t = binaryText(v)
-  return t !== undefined && /^-?\d+$/.test(t.trim()) ? BigInt(t.trim()) : undefined
-}
-
 /** Throws InvalidNodeOption for the first known option in `m` whose value does not fit. */
 export function checkNodeOptions(m: Message): void {
   for (const [key, min] of Object.entries(INTEGER_OPTIONS)) {
     const v = directGet(m, key)
     if (v === undefined) continue
-    const n = asInteger(v)
+    const n = toInt(v)
     if (n === undefined || n < min) {
       const shown = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? String(v) : 'a non-integer value'
       throw new InvalidNodeOption(`node option ${key} must be an integer of at least ${min}, not ${shown}`)

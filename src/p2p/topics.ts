@@ -14,6 +14,9 @@ export const PROCESS_CHANNELS: readonly ProcessChannel[] = ['messages', 'assignm
 
 const PID = /^[A-Za-z0-9_-]{43}$/
 
+/** A process ID as topics carry it: 43 base64url characters. */
+export const isProcessId = (s: string): boolean => PID.test(s)
+
 export function processTopic(pid: string, channel: ProcessChannel): string {
   return `${PROCESS_PREFIX}${pid}/${channel}`
 }

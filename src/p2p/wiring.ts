@@ -44,7 +44,7 @@ import { NoPeers } from './errors.ts'
 import { ATTESTATIONS_PROTOCOL, handleAttestationRequests, requestAttestations } from './attestation-sync.ts'
 import { verifyMessage } from '../codecs/commitments.ts'
 import type { GossipMeta, Origin } from './gossip.ts'
-import { processTopic } from './topics.ts'
+import { isProcessId, processTopic } from './topics.ts'
 import { startFromSnapshot } from './snapshot-offers.ts'
 import type { Verdict } from './verdict.ts'
 import type { Network } from './network.ts'
@@ -130,7 +130,7 @@ export class NodeWiring implements NetworkPort {
     // Every process with assignments here is followed again from the start (a restarted node): what
     // it missed while away is caught up; slots are computed as their assignments come.
     for (const pid of await this.node.store.list('assignments').catch(() => [] as string[])) {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(pid) || !this.subscribeTo(pid)) continue
+      if (!isProcessId(pid) || !this.subscribeTo(pid)) continue
       void this.initialCatchUp(pid)
     }
   }
@@ -278,7 +278,7 @@ export class NodeWiring implements NetworkPort {
    * brings it within `findProcessMs`.
    */
   async findProcess(pid: string, device: string): Promise<Message | undefined> {
-    if (device !== 'process@1.0' || !/^[A-Za-z0-9_-]{43}$/.test(pid) || this.closed) return undefined
+    if (device !== 'process@1.0' || !isProcessId(pid) || this.closed) return undefined
     const store = this.node.store
     const wasFollowed = this.follows.has(pid)
     this.follow(pid)

@@ -38,6 +38,9 @@ const MAX_DEPTH = 100
 /** One entry to store, chunks before the entry that names them. */
 export interface EntryWrite { path: string; entry: Entry }
 
+/** A chunk among the entries `entriesFor` gives. */
+export const isChunkWrite = (w: EntryWrite): boolean => w.entry.kind === 'value' && w.path.startsWith(CHUNKS_GROUP + '/')
+
 /** FNV-1a over a string's UTF-16 units, else over the item's encoding: where chunk boundaries fall. */
 function itemHash(v: Value): number {
   let h = 0x811c9dc5
@@ -185,6 +188,6 @@ export class KnownChunks extends Set<string> {
 
   /** Remember the chunks among entries that were written. */
   remember(written: readonly EntryWrite[]): void {
-    for (const w of written) if (w.path.startsWith(CHUNKS_GROUP + '/')) this.add(w.path)
+    for (const w of written) if (isChunkWrite(w)) this.add(w.path)
   }
 }
