@@ -12,7 +12,8 @@
  *                that is not the scheduler beforehand, POSTed to that page's node
  *                (202: forwarded by gossip to A, scheduled there, the assignment
  *                gossiped back, computed and attested by the pages), until a
- *                quorum-3 read of its slot AT THAT PAGE answers 200; sequential,
+ *                quorum-3 read of its slot AT THAT PAGE answers 200 (the read
+ *                waits for the verdict: quorum-wait 10 s); sequential,
  *                the pages B..E in turn; timed in the page: p50 and p95.
  *                Goal p50 ≤ 150 ms.
  *                Baseline: a raw gossipsub publish (a payload of BASE_BYTES) from
@@ -136,7 +137,10 @@ async function pageSign({ pid, count, from }) {
   return window.signed.length
 }
 
-/** One presigned transfer POSTed here, then quorum-3 reads of `slot` here until 200: ms. */
+/**
+ * One presigned transfer POSTed here, then a quorum-3 read of `slot` here that
+ * waits for the verdict (quorum-wait, as bench/p2p.ts reads; again while 202): ms.
+ */
 async function pageLatency({ pid, index, slot }) {
   const { post, get } = window.page
   const m = window.signed[index]
@@ -144,7 +148,7 @@ async function pageLatency({ pid, index, slot }) {
   const r = await post(`/${pid}~process@1.0/schedule`, m)
   if (r.status !== 202 && r.status !== 200) return { error: `schedule: ${r.status} ${r.text.slice(0, 300)}` }
   for (;;) {
-    const q = await get(`/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=3&quorum-wait+integer=50`)
+    const q = await get(`/${pid}~process@1.0/compute&slot+integer=${slot}&quorum+integer=3&quorum-wait+integer=10000`)
     if (q.status === 200) return { ms: performance.now() - t0, status: r.status }
     if (q.status !== 202) return { error: `quorum read of slot ${slot}: ${q.status} ${q.text.slice(0, 300)}` }
     if (performance.now() - t0 > 20_000) return { error: `quorum read of slot ${slot}: still 202 after 20 s: ${q.text.slice(0, 300)}` }

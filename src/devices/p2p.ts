@@ -106,8 +106,12 @@ export interface NetworkPort {
   disputed(pid: string): Map<string, Dispute>
   /** Resolves at the next attestation of the slot, or after `ms`. */
   nextAttestation(pid: string, slot: bigint, ms: number): Promise<void>
-  /** Ask peers for the attestations of a slot this node missed (in the background, at most once a second per slot). */
-  pull(pid: string, slot: bigint): void
+  /**
+   * Ask peers for the attestations of a slot this node missed, in the background, once the slot has
+   * waited a moment since its first quorum read here, then at most once a second. Returns the ms until
+   * the next pull is due (a waiting read wakes then).
+   */
+  pull(pid: string, slot: bigint): number
   /**
    * Follow a process from a peer's snapshot instead of slot 0: an offer backed
    * by `quorum` attesting wallets, its blocks fetched by CID, the assignments

@@ -386,9 +386,11 @@ async function quorumCompute(base: Message, slot: bigint, k: number, waitMs: num
   const own = await port.attest(pid, facts)
   for (;;) {
     const t = tallyQuorum(port.attestations(pid, slot), own, k, port.disputed(pid))
-    if (t.verdict !== 'verified') port.pull(pid, slot) // attestations gossiped before this node followed the process
+    // Attestations gossiped before this node followed the process are pulled, after a moment
+    // (counted from the first quorum read of the slot, so a client polling with no wait gets them too).
+    const nextPull = t.verdict === 'verified' ? 0 : port.pull(pid, slot)
     if (t.verdict === 'verified' || Date.now() >= end) return quorumAnswer(pid, slot, k, state, own, t)
-    await port.nextAttestation(pid, slot, end - Date.now())
+    await port.nextAttestation(pid, slot, Math.min(end - Date.now(), nextPull))
   }
 }
 

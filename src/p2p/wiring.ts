@@ -62,6 +62,10 @@ export interface WiringOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
+/** How long a slot's quorum read waits for gossip before it pulls the attestations from peers. */
+export const PULL_AFTER_MS = 250
+const PULL_EVERY_MS = 1_000
+
 /** Where a node keeps its own attestation of a slot. */
 export const attestationPath = (pid: string, slot: bigint): string => `attestations/${pid}/${slot}`
 
@@ -69,7 +73,7 @@ export class NodeWiring implements NetworkPort {
   readonly table: AttestationTable
   readonly intake: AssignmentIntake
   /** What happened, for tests and operators. */
-  readonly counts = { published: 0, forwarded: 0, scheduled: 0, attested: 0, computeErrors: 0 }
+  readonly counts = { published: 0, forwarded: 0, scheduled: 0, attested: 0, computeErrors: 0, pulls: 0 }
   lastComputeError: unknown
   lastCatchUpError: unknown
   /** The last failure to keep an own attestation in the store. */
@@ -80,7 +84,8 @@ export class NodeWiring implements NetworkPort {
   private readonly follows = new Map<string, () => void>()
   private readonly computing = new Map<string, { again: boolean }>()
   private readonly attesting = new Map<string, Promise<AttestationEntry>>()
-  private readonly pulled = new Map<string, number>()
+  /** pid/slot → when a quorum read first asked for it, when its attestations were last pulled (ms). */
+  private readonly pulls = new Map<string, { asked: number; last: number }>()
   /** Processes waiting for a peer to subscribe before their catch-up (→ stop waiting). */
   private readonly waitingForPeer = new Map<string, () => void>()
   /** Process ID → whether this node is one of its schedulers (from the stored process message). */
@@ -370,18 +375,33 @@ export class NodeWiring implements NetworkPort {
     this.table.add(pid, f.node, f, { id: meta.id, announced, message: m })
   }
 
-  pull(pid: string, slot: bigint): void {
+  /**
+   * Pulls wait: gossip brings a slot's attestations within tens of ms, and a
+   * pull opens a stream to every peer on the topic (in a tab, a WebRTC data
+   * channel each). So a slot is pulled only once it has waited PULL_AFTER_MS
+   * since its first quorum read here (the attestations gossiped before this
+   * node followed the process, or while it was away), then at most once a second.
+   */
+  pull(pid: string, slot: bigint): number {
     const key = `${pid}/${slot}`
     const now = Date.now()
-    if ((this.pulled.get(key) ?? 0) > now - 1_000 || this.closed) return
-    this.pulled.set(key, now)
-    if (this.pulled.size > 10_000) this.pulled.delete(this.pulled.keys().next().value as string)
+    let p = this.pulls.get(key)
+    if (!p) {
+      p = { asked: now, last: 0 }
+      this.pulls.set(key, p)
+      if (this.pulls.size > 10_000) this.pulls.delete(this.pulls.keys().next().value as string)
+    }
+    const due = Math.max(p.asked + PULL_AFTER_MS, p.last + PULL_EVERY_MS) - now
+    if (due > 0 || this.closed) return Math.max(due, 1)
+    p.last = now
+    this.counts.pulls++
     const net = this.network
     const peers = net.gossip.subscribers(pid, 'attestations').slice(0, 8)
     void Promise.all(peers.map(async (peer) => {
       const list = await requestAttestations(net.host.libp2p, peerIdFromString(peer), pid, slot).catch(() => [] as Message[])
       for (const m of list) await this.keepPulled(pid, slot, m).catch(() => undefined)
     }))
+    return PULL_EVERY_MS
   }
 
   /** A pulled attestation, checked as gossip checks one, then kept. */

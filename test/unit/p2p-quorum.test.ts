@@ -25,7 +25,7 @@ import { storedSlots } from '../../src/devices/scheduler.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { makeAttestation, readAttestation } from '../../src/p2p/attestations.ts'
 import { requestAttestations } from '../../src/p2p/attestation-sync.ts'
-import { attestationPath } from '../../src/p2p/wiring.ts'
+import { attestationPath, PULL_AFTER_MS } from '../../src/p2p/wiring.ts'
 import { createHost, type Host } from '../../src/p2p/host.ts'
 import { processTopic } from '../../src/p2p/topics.ts'
 import { utf8 } from '../../src/core/bytes.ts'
@@ -135,6 +135,22 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
     const att = await http(c.node, `/~p2p@1.0/attestations?process=${pid}&slot+integer=1`)
     expect(att.status, att.text).toBe(200)
     expect(att.text).toContain(a.node.address)
+  })
+
+  it('a slot\'s attestations are pulled from peers only after it waited PULL_AFTER_MS since its first quorum read, then at most once a second', async () => {
+    const wiring = a.net.wiring!
+    const slot = 1_000_000n // asked for the first time here
+    const before = wiring.counts.pulls
+    const due = wiring.pull(pid, slot)
+    expect(due).toBeGreaterThan(PULL_AFTER_MS - 50)
+    expect(due).toBeLessThanOrEqual(PULL_AFTER_MS)
+    expect(wiring.counts.pulls).toBe(before) // gossip gets its moment: no stream is opened yet
+    await new Promise((r) => setTimeout(r, due + 5))
+    expect(wiring.pull(pid, slot)).toBe(1_000)
+    expect(wiring.counts.pulls).toBe(before + 1)
+    const again = wiring.pull(pid, slot)
+    expect(again).toBeGreaterThan(900)
+    expect(wiring.counts.pulls).toBe(before + 1)
   })
 
   it('quorum 4 with three nodes is 202 (with the count); a fourth node joins late, catches up, computes, attests: 200', async () => {

@@ -358,7 +358,7 @@ describe('process@1.0 on a network (a stand-in NetworkPort)', () => {
       computed: (pid: string, facts: AttestationFacts) => { computed.push({ pid, facts }); own.set(String(facts.slot), entry(self, facts, true)) },
       attest: async (_pid: string, facts: AttestationFacts) => own.get(String(facts.slot)) ?? entry(self, facts, true),
       attestations: (_pid: string, slot: bigint) => [...(own.has(String(slot)) ? [own.get(String(slot))!] : []), ...others.filter((e) => e.slot === slot)],
-      attestedSlots: () => [], disputed: () => new Map(), nextAttestation: async () => undefined, pull: () => undefined,
+      attestedSlots: () => [], disputed: () => new Map(), nextAttestation: async () => undefined, pull: () => 1_000,
       startFromSnapshot: async () => { throw new Error('not in this test') },
     } satisfies NetworkPort
     return { port, computed, others, followed, entry }
