@@ -22,7 +22,7 @@
 import { Link, isMessage, type Message, type Value } from '../core/value.ts'
 import { toB64Url } from '../core/bytes.ts'
 import { sha256 } from '../crypto/hash.ts'
-import { StoreCorrupt, encodeValue, type Entry } from './encoding.ts'
+import { StoreCorrupt, withEncoding, type Entry } from './encoding.ts'
 import type { Stored } from './store.ts'
 
 /** Lists at least this long are stored in chunks. */
@@ -48,9 +48,10 @@ function itemHash(v: Value): number {
     for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193)
     return h >>> 0
   }
-  const b = encodeValue(v)
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
-  return h >>> 0
+  return withEncoding(v, (b) => {
+    for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+    return h >>> 0
+  })
 }
 
 /** Whether a chunk ends after this string item, for strings seen lately (a history's items recur every slot). */
@@ -91,7 +92,7 @@ function chunkName(list: Value[], start: number, end: number): { name: string; c
     if (same) return { name: hit.name, chunk: hit.items }
   }
   const chunk = list.slice(start, end)
-  const name = `${CHUNKS_GROUP}/${toB64Url(sha256(encodeValue(chunk)))}`
+  const name = `${CHUNKS_GROUP}/${toB64Url(withEncoding(chunk, sha256))}`
   if (plain) {
     if (recentNames.size >= MAX_RECENT) recentNames.clear()
     recentNames.set(first, { items: chunk, name })

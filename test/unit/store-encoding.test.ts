@@ -1,7 +1,7 @@
 /** The exact value encoding: round trips, one encoding per value, strict decoding. */
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { decodeValue, encodeValue, decodeEntry, encodeEntry } from '../../src/store/encoding.ts'
+import { decodeValue, encodeValue, decodeEntry, encodeEntry, withEncoding } from '../../src/store/encoding.ts'
 import { Atom, Float, Link, message } from '../../src/core/value.ts'
 import { arbValue, exactValues, expectSame } from './store-contract.ts'
 
@@ -72,6 +72,22 @@ describe('value encoding', () => {
     expect(() => encodeValue('a\udc00')).toThrow(expect.objectContaining({ name: 'UnencodableValue' }))
     expect(() => encodeValue(message({ ['\ud800']: 'k' }))).toThrow(expect.objectContaining({ name: 'UnencodableValue' }))
     expect(() => encodeValue('🌍')).not.toThrow()
+  })
+
+  it('entries have fixed bytes, whatever was encoded before (one reused writer)', () => {
+    const link = '414f45016c03612f62c14cddc033f64b9d'
+    const long = message({ x: 1n, long: 'y'.repeat(150) }) // a payload over 127 bytes: a two-byte length
+    const longHex = '414f450176a5010b02046c6f6e6706960179797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797979797901780301017bcdb40b42e22160'
+    expect(hex(encodeEntry({ kind: 'link', target: 'a/b' }))).toBe(link)
+    expect(hex(encodeEntry({ kind: 'value', value: long }))).toBe(longHex)
+    // After a large value, and after an encoding that failed half-way, the bytes are the same.
+    encodeValue(message({ big: 'z'.repeat(200_000) }))
+    expect(() => encodeValue(message({ a: 'x'.repeat(1000), b: '\ud800' }))).toThrow(expect.objectContaining({ name: 'UnencodableValue' }))
+    expect(hex(encodeEntry({ kind: 'value', value: long }))).toBe(longHex)
+    // An encoding inside another's callback gets its own writer.
+    const outer = withEncoding(long, (b) => { const inner = encodeValue(message({ q: 'w'.repeat(500) })); return [hex(b), inner.length] })
+    expect(outer[0]).toBe(hex(encodeValue(long)))
+    expect(outer[1]).toBe(encodeValue(message({ q: 'w'.repeat(500) })).length)
   })
 
   it('entries carry a checksum over their payload', () => {
