@@ -197,6 +197,15 @@ export function disputeMessage(d: Dispute): Message {
   return message({ address: d.address, slot: d.slot, assignment: d.assignment, result: d.result, hashpath: d.hashpath, reason: d.reason })
 }
 
+/** A dispute as disputeMessage wrote it; undefined for anything else. */
+export function disputeFromMessage(m: Message): Dispute | undefined {
+  const t = (k: string): string | undefined => binaryText(m[k])
+  const [address, assignment, result, hashpath, reason] = [t('address'), t('assignment'), t('result'), t('hashpath'), t('reason')]
+  const slot = m['slot']
+  if (address === undefined || assignment === undefined || result === undefined || hashpath === undefined || reason === undefined || typeof slot !== 'bigint') return undefined
+  return { address, slot, assignment, result, hashpath, reason }
+}
+
 const noStore = (m: Message): Message => { m['cache-control'] = 'no-store'; return m }
 
 function info(_b: Message, _r: Message, ctx: ResolveContext): Outcome {

@@ -69,7 +69,11 @@ export class AttestationTable {
   private readonly disputes = new Map<string, Map<string, Dispute>>()
   private readonly waiters = new Waiters<string>()
 
-  constructor(readonly self: string, private readonly maxSlots = MAX_ATTESTED_SLOTS) {}
+  /**
+   * `onDispute` hears each new dispute (the wiring keeps them in the store, so that a restarted
+   * node still never counts that wallet); `maxSlots` bounds the slots kept per process.
+   */
+  constructor(readonly self: string, private readonly o: { maxSlots?: number; onDispute?: (pid: string, d: Dispute) => void } = {}) {}
 
   /** Record an attestation (ours when `address` is this node's). Returns false for one already known. */
   add(pid: string, address: string, facts: AttestationFacts, meta: { id: string; announced: boolean; message?: Message }): boolean {
@@ -79,7 +83,7 @@ export class AttestationTable {
     if (!at) {
       at = new Map()
       slots.set(facts.slot, at)
-      if (slots.size > this.maxSlots) slots.delete(slots.keys().next().value as bigint)
+      if (slots.size > (this.o.maxSlots ?? MAX_ATTESTED_SLOTS)) slots.delete(slots.keys().next().value as bigint)
     }
     const old = at.get(address)
     if (old) {
@@ -120,6 +124,14 @@ export class AttestationTable {
     return this.disputes.get(pid) ?? new Map()
   }
 
+  /** A dispute found before (kept in the store): the wallet is not counted again. */
+  restoreDispute(pid: string, d: Dispute): void {
+    if (d.address === this.self) return
+    let m = this.disputes.get(pid)
+    if (!m) { m = new Map(); this.disputes.set(pid, m) }
+    if (!m.has(d.address)) m.set(d.address, d)
+  }
+
   /** Resolves at the next attestation of the slot, or after `ms`. */
   next(pid: string, slot: bigint, ms: number): Promise<void> {
     return this.waiters.wait(`${pid}/${slot}`, ms)
@@ -128,7 +140,10 @@ export class AttestationTable {
   private dispute(pid: string, address: string, facts: AttestationFacts, reason: string): void {
     let d = this.disputes.get(pid)
     if (!d) { d = new Map(); this.disputes.set(pid, d) }
-    if (!d.has(address)) d.set(address, { address, slot: facts.slot, assignment: facts.assignment, result: facts.result, hashpath: facts.hashpath, reason })
+    if (d.has(address)) return
+    const found: Dispute = { address, slot: facts.slot, assignment: facts.assignment, result: facts.result, hashpath: facts.hashpath, reason }
+    d.set(address, found)
+    this.o.onDispute?.(pid, found)
   }
 
   private notify(pid: string, slot: bigint): void {

@@ -36,7 +36,7 @@ import { ok, type Outcome } from '../core/device.ts'
 import { InvalidCommitment } from '../core/errors.ts'
 import type { AoNode } from '../node/node.ts'
 import { headOf, parseSchedulers, scheduledAssignment, setSchedulerHooks, validlySigned, whenAssigned } from '../devices/scheduler.ts'
-import { setNetworkPort, type AttestationEntry, type AttestationFacts, type Channel, type NetworkPort, type PeerInfo } from '../devices/p2p.ts'
+import { disputeFromMessage, disputeMessage, setNetworkPort, type AttestationEntry, type AttestationFacts, type Channel, type NetworkPort, type PeerInfo } from '../devices/p2p.ts'
 import { AttestationTable, makeAttestation, readAttestation } from './attestations.ts'
 import { AssignmentIntake } from './intake.ts'
 import { catchUp, type CatchUpOptions, type CatchUpResult } from './catchup.ts'
@@ -68,6 +68,8 @@ const PULL_EVERY_MS = 1_000
 
 /** Where a node keeps its own attestation of a slot. */
 export const attestationPath = (pid: string, slot: bigint): string => `attestations/${pid}/${slot}`
+/** Where a node keeps the disputes it found: a disputed wallet stays uncounted across restarts. */
+export const disputePath = (pid: string, address: string): string => `disputes/${pid}/${address}`
 
 export class NodeWiring implements NetworkPort {
   readonly table: AttestationTable
@@ -78,8 +80,8 @@ export class NodeWiring implements NetworkPort {
   lastCatchUpError: unknown
   /** The last failure to keep an own attestation in the store. */
   lastStoreError: unknown
-  private readonly ownQueue: { path: string; value: Message }[] = []
-  private ownFlush: Promise<void> | undefined
+  private readonly keepQueue: { path: string; value: Message }[] = []
+  private keepFlush: Promise<void> | undefined
   private net: Network | undefined
   private readonly follows = new Map<string, () => void>()
   private readonly computing = new Map<string, { again: boolean }>()
@@ -93,7 +95,7 @@ export class NodeWiring implements NetworkPort {
   private closed = false
 
   constructor(readonly node: AoNode, private readonly o: WiringOptions = {}) {
-    this.table = new AttestationTable(node.address)
+    this.table = new AttestationTable(node.address, { onDispute: (pid, d) => this.keep(disputePath(pid, d.address), disputeMessage(d)) })
     this.intake = new AssignmentIntake(node.store, {
       catchUp: (pid, peer) => this.catchUpFrom(peer, pid),
       imported: (pid) => this.kick(pid),
@@ -132,6 +134,7 @@ export class NodeWiring implements NetworkPort {
     setNetworkPort(this.node.store, this)
     this.node.context().capabilities.findMessage = (id, device) => this.findProcess(id, device)
     await handleAttestationRequests(net.host.libp2p, (pid, slot) => this.servedAttestations(pid, slot))
+    await this.restoreDisputes()
     // Every process with assignments here is followed again from the start (a restarted node): what
     // it missed while away is caught up; slots are computed as their assignments come.
     for (const pid of await this.node.store.list('assignments').catch(() => [] as string[])) {
@@ -231,7 +234,7 @@ export class NodeWiring implements NetworkPort {
         const att = await makeAttestation(this.node.wallet, pid, facts)
         const id = messageId(att, 'signed')
         this.table.add(pid, this.node.address, facts, { id, announced: true, message: att })
-        this.keepOwn(pid, facts.slot, att)
+        this.keep(attestationPath(pid, facts.slot), att)
         this.counts.attested++
         this.follow(pid)
         if (!this.closed) void this.network.publishAttestation(pid, att).catch(() => undefined)
@@ -245,33 +248,48 @@ export class NodeWiring implements NetworkPort {
   attestations(pid: string, slot: bigint): AttestationEntry[] { return this.table.slot(pid, slot) }
 
   /**
-   * This node's attestations are kept in its store too (`attestations/<pid>/<slot>`),
-   * written in batches behind the computation, so that after a restart (of this node,
-   * or of the whole network) peers can still fetch them: the table lives in memory.
+   * This node's attestations (`attestations/<pid>/<slot>`) and the disputes it found
+   * (`disputes/<pid>/<address>`) are kept in its store too, written in batches behind
+   * the computation: the table lives in memory, and after a restart (of this node, or
+   * of the whole network) peers can still fetch the attestations, and a disputed
+   * wallet is still never counted.
    */
-  private keepOwn(pid: string, slot: bigint, att: Message): void {
-    this.ownQueue.push({ path: attestationPath(pid, slot), value: att })
-    if (this.ownFlush) return
-    this.ownFlush = sleep(50).then(async () => {
-      while (this.ownQueue.length > 0) {
-        const batch = this.ownQueue.splice(0, 64)
+  private keep(path: string, value: Message): void {
+    this.keepQueue.push({ path, value })
+    if (this.keepFlush) return
+    this.keepFlush = sleep(50).then(async () => {
+      while (this.keepQueue.length > 0) {
+        const batch = this.keepQueue.splice(0, 64)
         const store = this.node.store
         try {
           if (store.batch) await store.batch(batch.map((b) => ({ op: 'write' as const, path: b.path, value: b.value })))
           else await Promise.all(batch.map((b) => store.write(b.path, b.value)))
         } catch (e) {
-          // The attestation still stands in memory (and on the network); only its copy is lost.
+          // The attestation or dispute still stands in memory (and on the network); only its copy is lost.
           this.lastStoreError = e
         }
       }
-    }).finally(() => { this.ownFlush = undefined })
+    }).finally(() => { this.keepFlush = undefined })
+  }
+
+  /** The disputes this node found before it (re)started: those wallets stay uncounted. */
+  private async restoreDisputes(): Promise<void> {
+    const store = this.node.store
+    for (const pid of await store.list('disputes').catch(() => [] as string[])) {
+      if (!isProcessId(pid)) continue
+      for (const address of await store.list(`disputes/${pid}`).catch(() => [] as string[])) {
+        const m = await store.read(disputePath(pid, address)).catch(() => undefined)
+        const d = isMessage(m) ? disputeFromMessage(m) : undefined
+        if (d && d.address === address) this.table.restoreDispute(pid, d)
+      }
+    }
   }
 
   /** What this node serves for a slot: the attestations it holds, and its own from its store when it holds none. */
   private async servedAttestations(pid: string, slot: bigint): Promise<Message[]> {
     const held = this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined)
     if (this.table.own(pid, slot)) return held
-    const queued = this.ownQueue.find((q) => q.path === attestationPath(pid, slot))?.value
+    const queued = this.keepQueue.find((q) => q.path === attestationPath(pid, slot))?.value
     const kept = queued ?? await this.node.store.read(attestationPath(pid, slot)).catch(() => undefined)
     return isMessage(kept) ? [kept, ...held] : held
   }

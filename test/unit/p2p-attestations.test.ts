@@ -9,7 +9,7 @@ import { message } from '../../src/core/value.ts'
 import { verifyMessage } from '../../src/codecs/commitments.ts'
 import { generateWallet, type Wallet } from '../../src/crypto/wallet.ts'
 import { AttestationTable, makeAttestation, readAttestation } from '../../src/p2p/attestations.ts'
-import { tallyQuorum, type AttestationFacts } from '../../src/devices/p2p.ts'
+import { disputeFromMessage, disputeMessage, tallyQuorum, type AttestationFacts, type Dispute } from '../../src/devices/p2p.ts'
 
 const PID = 'P'.repeat(43)
 const facts = (o: Partial<AttestationFacts> = {}): AttestationFacts => ({ slot: 3n, assignment: 'a'.repeat(43), hashChain: 'c'.repeat(43), result: 'r'.repeat(43), hashpath: 'h'.repeat(43) + '/' + 'i'.repeat(43), ...o })
@@ -46,6 +46,26 @@ describe('attestations', () => {
     expect(t.slot(PID, 3n)[0]!.own).toBe(true)
     expect(t.slots(PID)).toEqual([3n])
     expect(t.disputed('Q'.repeat(43)).size).toBe(0)
+  })
+
+  it('each new dispute is told once (to be kept); a restored dispute is not counted, and is not told again', () => {
+    const told: [string, Dispute][] = []
+    const t = new AttestationTable('me', { onDispute: (pid, d) => told.push([pid, d]) })
+    t.add(PID, 'me', facts(), meta('0'))
+    t.add(PID, 'liar', facts({ hashpath: 'bad' }), meta('1'))
+    t.add(PID, 'liar', facts({ hashpath: 'worse' }), meta('2')) // already disputed: not told again
+    expect(told).toEqual([[PID, t.disputed(PID).get('liar')]])
+    expect(disputeFromMessage(disputeMessage(told[0]![1]))).toEqual(told[0]![1])
+    expect(disputeFromMessage(message({ address: 'a', slot: 'one' }))).toBeUndefined()
+    // A restarted node's table, given the kept dispute: the wallet stays uncounted.
+    const again = new AttestationTable('me', { onDispute: (pid, d) => told.push([pid, d]) })
+    again.restoreDispute(PID, told[0]![1])
+    again.restoreDispute(PID, { ...told[0]![1], address: 'me' }) // never this node itself
+    expect([...again.disputed(PID).keys()]).toEqual(['liar'])
+    const own = facts()
+    for (const a of ['me', 'b', 'liar']) again.add(PID, a, own, meta(a))
+    expect(tallyQuorum(again.slot(PID, 3n), own, 3, again.disputed(PID))).toMatchObject({ verdict: 'pending', agreeing: ['me', 'b'], excluded: ['liar'] })
+    expect(told).toHaveLength(1)
   })
 
   it('next() resolves at the next attestation of the slot, or after the timeout', async () => {

@@ -25,7 +25,7 @@ import { storedSlots } from '../../src/devices/scheduler.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { makeAttestation, readAttestation } from '../../src/p2p/attestations.ts'
 import { requestAttestations } from '../../src/p2p/attestation-sync.ts'
-import { attestationPath, PULL_AFTER_MS } from '../../src/p2p/wiring.ts'
+import { attestationPath, disputePath, PULL_AFTER_MS } from '../../src/p2p/wiring.ts'
 import { createHost, type Host } from '../../src/p2p/host.ts'
 import { processTopic } from '../../src/p2p/topics.ts'
 import { utf8 } from '../../src/core/bytes.ts'
@@ -302,13 +302,17 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
     expect((await http(stranger.node, '/~p2p@1.0/topics')).text).not.toContain(nobody)
   })
 
-  it('a node keeps its own attestations in its store: restarted with an empty table, it still serves them', async () => {
+  it('a node keeps its own attestations and its disputes in its store: restarted with an empty table, it still serves them, and the liar stays uncounted', async () => {
     await verified(b, 1n, 3)
     await waitFor('B\'s attestation of slot 1 in its store', () => b.node.store.read(attestationPath(pid, 1n)))
+    const liar = byz!.node.address
+    const dispute = b.net.wiring!.table.disputed(pid).get(liar)!
+    await waitFor('B\'s dispute of the liar in its store', () => b.node.store.read(disputePath(pid, liar)))
     await b.net.stop()
     restarted = await peer(b.node.wallet, { store: b.node.store, net: { bootstrap: [boot] } })
     await waitFor('A to reach the restarted B', () => a.net.peers().includes(restarted!.host.peerId))
     expect(restarted.net.wiring!.attestations(pid, 1n)).toEqual([])
+    expect(restarted.net.wiring!.table.disputed(pid).get(liar)).toEqual(dispute)
     const served = await requestAttestations(a.host.libp2p, restarted.host.libp2p.peerId, pid, 1n)
     const facts = served.map((m) => readAttestation(m))
     expect(facts.map((f) => f.node)).toContain(b.node.address)
