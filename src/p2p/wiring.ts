@@ -78,7 +78,7 @@ export class NodeWiring implements NetworkPort {
   readonly counts = { published: 0, forwarded: 0, scheduled: 0, attested: 0, computeErrors: 0, pulls: 0 }
   lastComputeError: unknown
   lastCatchUpError: unknown
-  /** The last failure to keep an own attestation in the store. */
+  /** The last failure to keep an own attestation or a dispute in the store. */
   lastStoreError: unknown
   private readonly keepQueue: { path: string; value: Message }[] = []
   private keepFlush: Promise<void> | undefined
