@@ -100,14 +100,6 @@ function chunkName(list: Value[], start: number, end: number): { name: string; c
   return { name, chunk }
 }
 
-function hasMark(v: Value, depth: number): boolean {
-  if (v instanceof Link) return v.id.startsWith(MARK)
-  if (depth > MAX_DEPTH) return false
-  if (Array.isArray(v)) return v.some((x) => hasMark(x, depth + 1))
-  if (isMessage(v)) return Object.keys(v).some((k) => hasMark(v[k]!, depth + 1))
-  return false
-}
-
 /**
  * The entries that store `value` at `path`: its chunks not in `known` nor in
  * `pending` (chunks already among the entries of the same batch, which it
@@ -118,7 +110,10 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
   if (typeof value === 'string' || value instanceof Uint8Array) return [{ path, entry: { kind: 'value', value } }]
   const chunks: EntryWrite[] = []
   const seen = new Set<string>()
+  // A Link named like a marker where a read would join one: the value is stored as it is.
+  let marked = false
   const cut = (v: Value, depth: number): Value => {
+    if (v instanceof Link) { if (v.id.startsWith(MARK)) marked = true; return v }
     if (depth > MAX_DEPTH) return v
     if (Array.isArray(v)) {
       if (v.length < CHUNK_MIN) return v
@@ -145,9 +140,8 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
     }
     return v
   }
-  if (hasMark(value, 0)) return [{ path, entry: { kind: 'value', value } }]
   const stored = cut(value, 0) as Stored
-  if (stored === value) return [{ path, entry: { kind: 'value', value } }]
+  if (stored === value || marked) return [{ path, entry: { kind: 'value', value } }]
   const fresh = chunks.filter((c) => !pending.has(c.path))
   for (const c of fresh) pending.add(c.path)
   return [...fresh, { path, entry: { kind: 'chunked', value: stored } }]
@@ -157,12 +151,14 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
 export async function joinChunks(value: Stored, readChunk: (path: string) => Promise<Entry | undefined>, where: string): Promise<Stored> {
   const join = async (v: Value, depth: number): Promise<Value> => {
     if (v instanceof Link && v.id.startsWith(MARK)) {
+      // The chunks are read side by side (a long history is many of them), then joined in order.
+      const names = v.id.slice(MARK.length).split(' ')
+      const parts = await Promise.all(names.map(readChunk))
       const out: Value[] = []
-      for (const name of v.id.slice(MARK.length).split(' ')) {
-        const e = await readChunk(name)
-        if (e === undefined || e.kind !== 'value' || !Array.isArray(e.value)) throw new StoreCorrupt(`${where}: chunk ${name} is missing`)
+      parts.forEach((e, i) => {
+        if (e === undefined || e.kind !== 'value' || !Array.isArray(e.value)) throw new StoreCorrupt(`${where}: chunk ${names[i]} is missing`)
         for (const x of e.value) out.push(x)
-      }
+      })
       return out
     }
     if (depth > MAX_DEPTH) return v

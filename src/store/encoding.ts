@@ -46,6 +46,13 @@ const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const T_NULL = 0x00, T_FALSE = 0x01, T_TRUE = 0x02, T_POS = 0x03, T_NEG = 0x04, T_FLOAT = 0x05
 const T_STR = 0x06, T_BIN = 0x07, T_ATOM = 0x08, T_LINK = 0x09, T_LIST = 0x0a, T_MAP = 0x0b
 
+/** A length as a varint (7 bits a byte, low first) at `pos`; the position after it. */
+function putUint(buf: Uint8Array, pos: number, n: number): number {
+  while (n >= 0x80) { buf[pos++] = (n % 0x80) | 0x80; n = Math.floor(n / 0x80) }
+  buf[pos++] = n
+  return pos
+}
+
 class Writer {
   buf = new Uint8Array(256)
   pos = 0
@@ -62,8 +69,7 @@ class Writer {
   byte(b: number): void { this.ensure(1); this.buf[this.pos++] = b }
   uint(n: number): void {
     this.ensure(10)
-    while (n >= 0x80) { this.buf[this.pos++] = (n % 0x80) | 0x80; n = Math.floor(n / 0x80) }
-    this.buf[this.pos++] = n
+    this.pos = putUint(this.buf, this.pos, n)
   }
   bytes(b: Uint8Array): void { this.uint(b.length); this.ensure(b.length); this.buf.set(b, this.pos); this.pos += b.length }
   /** A string as length + UTF-8; ASCII (IDs, keys, addresses) is copied without an encoder call. */
@@ -295,7 +301,7 @@ export function encodeEntry(e: Entry): Uint8Array {
   return e.kind === 'link' ? entryBytes(e.kind, utf8Exact(e.target)) : withEncoding(e.value, (payload) => entryBytes(e.kind, payload))
 }
 
-/** magic, version, kind, the payload with its length (a varint, as Writer.uint), its checksum: one copy of the payload. */
+/** magic, version, kind, the payload with its length (a varint), its checksum: one copy of the payload. */
 function entryBytes(kind: Entry['kind'], payload: Uint8Array): Uint8Array {
   let lenBytes = 1
   for (let n = payload.length; n >= 0x80; n = Math.floor(n / 0x80)) lenBytes++
@@ -304,9 +310,7 @@ function entryBytes(kind: Entry['kind'], payload: Uint8Array): Uint8Array {
   for (const b of MAGIC) out[p++] = b
   out[p++] = ENTRY_VERSION
   out[p++] = KIND_BYTE[kind]
-  let n = payload.length
-  while (n >= 0x80) { out[p++] = (n % 0x80) | 0x80; n = Math.floor(n / 0x80) }
-  out[p++] = n
+  p = putUint(out, p, payload.length)
   out.set(payload, p)
   out.set(sha256(payload).subarray(0, SUM), p + payload.length)
   return out
@@ -326,7 +330,7 @@ export function decodeEntry(bytes: Uint8Array, where = 'entry'): Entry {
   if (r.pos !== bytes.length) r.fail('trailing bytes')
   const want = sha256(payload)
   for (let i = 0; i < SUM; i++) if (sum[i] !== want[i]) r.fail('checksum mismatch')
-  if (kind === 0x6c) {
+  if (kind === KIND_BYTE.link) {
     try { return { kind: 'link', target: dec.decode(payload) } } catch { return r.fail('invalid UTF-8 link target') }
   }
   const value = decodeValue(payload, StoreCorrupt, `${where}: `) as Stored
