@@ -19,6 +19,7 @@ import { emptyMessage, isMessage, Link, message, type Message, type Value } from
 import { error, ok, type Device, type DeviceLookup, type KeyHandler, type Outcome, type ResolveContext, type Status } from '../core/device.ts'
 import { isIdShaped, isPrivateKey, normalizeKey } from '../core/keys.ts'
 import { directGet } from '../core/resolver.ts'
+import { toInt } from './scheduler.ts'
 import { isImmutable, messageId } from '../core/id.ts'
 import { parsePath } from '../core/path.ts'
 import { pathPartsOf } from '../core/path-parts.ts'
@@ -98,15 +99,15 @@ function deepGet(m: Message, path: string): Value | undefined {
   return cur
 }
 
+/** The node's limits, read as src/node/options.ts checks them (toInt, any key case). */
 function limitsOf(ctx: ResolveContext): CallLimits {
-  const num = (v: Value | undefined, d: number) => {
-    if (typeof v === 'bigint') return Number(v)
-    const t = text(v)
-    return t !== undefined && /^\d+$/.test(t) ? Number(t) : d
+  const num = (key: string, d: number): number => {
+    const n = toInt(directGet(ctx.node, key))
+    return n === undefined || n < 0n ? d : Number(n)
   }
   return {
-    instructions: num(ctx.node['lua_max_instructions'], DEFAULT_LIMITS.instructions),
-    memory: num(ctx.node['lua_max_memory'], DEFAULT_LIMITS.memory),
+    instructions: num('lua_max_instructions', DEFAULT_LIMITS.instructions),
+    memory: num('lua_max_memory', DEFAULT_LIMITS.memory),
   }
 }
 

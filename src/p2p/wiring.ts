@@ -410,7 +410,8 @@ export class NodeWiring implements NetworkPort {
       if (this.pulls.size > 10_000) this.pulls.delete(this.pulls.keys().next().value as string)
     }
     const due = Math.max(p.asked + PULL_AFTER_MS, p.last + PULL_EVERY_MS) - now
-    if (due > 0 || this.closed) return Math.max(due, 1)
+    if (this.closed) return PULL_EVERY_MS
+    if (due > 0) return due
     p.last = now
     this.counts.pulls++
     const net = this.network
