@@ -14,7 +14,7 @@ import { sha256 } from '../crypto/hash.ts'
 import { setChildIdFunction, toTabm } from '../codecs/structured.ts'
 import { HTTPSIG, commitmentsOf, hmacId, DERIVED_COMPONENTS } from '../codecs/httpsig/commitment.ts'
 import { encodeScalar } from '../codecs/ao-types.ts'
-import { hmacAo } from '../crypto/hash.ts'
+import { hasAsyncHmacAo, hmacAo, hmacAoAsync } from '../crypto/hash.ts'
 import { Atom, Float, Link } from './value.ts'
 import { CannotAccumulate } from './errors.ts'
 import type { Tabm } from '../codecs/tabm.ts'
@@ -136,6 +136,11 @@ export const allCommitmentsId = (msg: Message | Value[]): string => messageId(ms
  * this path and the general one against HyperBEAM's answers.
  */
 function flatMessageId(msg: Message): string | null {
+  return flatHmac(flatMessageBase(msg))
+}
+
+/** flatMessageId's signature base (null: the general path). */
+function flatMessageBase(msg: Message): string | null {
   const keys = Object.keys(msg)
   keys.sort()
   const values = new Array<Value>(keys.length)
@@ -152,7 +157,7 @@ function flatMessageId(msg: Message): string | null {
     if ((c0 === 98 || c0 === 100 || c0 === 97 || c0 === 99 || c0 === 117) && FLAT_EXCLUDED.has(k)) return null
     values[i] = msg[k]!
   }
-  return flatId(keys, values, '')
+  return flatBase(keys, values, '')
 }
 
 /**
@@ -162,8 +167,15 @@ function flatMessageId(msg: Message): string | null {
  * `dedup` history is such a list, hashed again on every slot.
  */
 function flatListId(list: Value[]): string | null {
+  return flatHmac(flatListBase(list))
+}
+
+/** flatListId's signature base (null: the general path). */
+function flatListBase(list: Value[]): string | null {
   const n = list.length
   if (n === 0) return null
+  const strings = stringListBase(list)
+  if (strings !== undefined) return strings
   const keys = new Array<string>(n)
   const values = new Array<Value>(n)
   // Decimal numbers 1..n in lexicographic order, walked as a 10-ary trie.
@@ -177,11 +189,49 @@ function flatListId(list: Value[]): string | null {
       cur += 1
     }
   }
-  return flatId(keys, values, '.="list"')
+  return flatBase(keys, values, '.="list"')
 }
 
+/** `"k": ` and `"k" ` for list positions k, kept: a history's positions recur every slot. */
+const LINE_HEADS: string[] = []
+const NAMES: string[] = []
+const KEEP_POSITIONS = 100_000
+
+/**
+ * flatListBase for a list of strings of at most 1,365 characters (a `dedup`
+ * history of IDs): the same lines, from kept key prefixes (measured 26.5 →
+ * 17.8 µs for 500 IDs in Node, 36.4 → 28.6 µs in a Chromium worker).
+ * Undefined for any other list.
+ */
+function stringListBase(list: Value[]): string | undefined {
+  const n = list.length
+  for (let i = 0; i < n; i++) {
+    const v = list[i]
+    if (typeof v !== 'string' || v.length > 1365) return undefined
+  }
+  for (let k = LINE_HEADS.length; k <= Math.min(n, KEEP_POSITIONS); k++) {
+    LINE_HEADS[k] = '"' + k + '": '
+    NAMES[k] = '"' + k + '" '
+  }
+  let lines = ''
+  let names = ''
+  let cur = 1
+  for (let i = 0; i < n; i++) {
+    if (cur <= KEEP_POSITIONS) { lines += LINE_HEADS[cur]! + (list[cur - 1] as string) + '\n'; names += NAMES[cur]! }
+    else { lines += '"' + cur + '": ' + (list[cur - 1] as string) + '\n'; names += '"' + cur + '" ' }
+    if (cur * 10 <= n) cur *= 10
+    else {
+      while (cur % 10 === 9 || cur + 1 > n) cur = Math.floor(cur / 10)
+      cur += 1
+    }
+  }
+  return lines + '"ao-types": .="list"\n"@signature-params": (' + names + '"ao-types");alg="hmac-sha256";keyid="ao"'
+}
+
+const flatHmac = (base: string | null): string | null => base === null ? null : toB64Url(hmacAo(encodeScratch(base)))
+
 /** The one-pass signature base of sorted, normalized keys and their values (see flatMessageId). */
-function flatId(keys: string[], values: Value[], listType: string): string | null {
+function flatBase(keys: string[], values: Value[], listType: string): string | null {
   // Lines and component names before and after the (sorted) `ao-types` key.
   let pre = ''
   let preNames = ''
@@ -225,8 +275,43 @@ function flatId(keys: string[], values: Value[], listType: string): string | nul
   if (types !== '') { lines += '"ao-types": ' + types + '\n'; names += '"ao-types" ' }
   lines += post
   names += postNames
-  const base = (lines === '' ? '\n' : lines) + '"@signature-params": (' + names.slice(0, -1) + ');alg="hmac-sha256";keyid="ao"'
-  return toB64Url(hmacAo(encodeScratch(base)))
+  return (lines === '' ? '\n' : lines) + '"@signature-params": (' + names.slice(0, -1) + ');alg="hmac-sha256";keyid="ao"'
+}
+
+/** Signature bases at least this long go through the backend's asynchronous HMAC in messageIdAsync. */
+const ASYNC_BASE_MIN = 4096
+
+/**
+ * messageId, for a message whose ID covers long children (a process state's
+ * `dedup` history of hundreds of IDs, hashed afresh every slot): where the
+ * hash backend has a native asynchronous HMAC (WebCrypto in the browser,
+ * where the synchronous one is WebAssembly), its uncached immutable children
+ * that take the one-pass path are hashed first, the long ones through it,
+ * and cached; then the ID is computed as messageId does. Always the same ID.
+ */
+export async function messageIdAsync(msg: Message, scope: IdScope = 'unsigned'): Promise<string> {
+  if (hasAsyncHmacAo()) await prehashChildren(msg, 0)
+  return messageId(msg, scope)
+}
+
+async function prehashChildren(v: Message | Value[], depth: number): Promise<void> {
+  if (depth > 3) return
+  const values = Array.isArray(v) ? v : Object.values(v)
+  for (const x of values) {
+    if (!(Array.isArray(x) || isMessage(x)) || !IMMUTABLE.has(x)) continue
+    let entry = ID_CACHE.get(x)
+    if (entry?.signed !== undefined) continue
+    await prehashChildren(x, depth + 1)
+    // Null for what takes another path (commitments, the general TABM path): left to messageId.
+    const base = Array.isArray(x) ? flatListBase(x) : flatMessageBase(x)
+    if (base === null) continue
+    const bytes = encodeScratch(base)
+    const id = toB64Url(bytes.length >= ASYNC_BASE_MIN ? await hmacAoAsync(bytes) : hmacAo(bytes))
+    // A one-pass ID is the same under every scope (flatMessageId).
+    entry = ID_CACHE.get(x) ?? {}
+    entry.signed = entry.unsigned = entry['all-commitments'] = id
+    ID_CACHE.set(x, entry)
+  }
 }
 
 // A reusable buffer for encoding signature bases (the HMAC copies what it reads).

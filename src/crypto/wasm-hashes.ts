@@ -16,12 +16,28 @@ function once(h: IHasher, b: Uint8Array): Uint8Array {
   return h.digest('binary')
 }
 
+/**
+ * WebCrypto's HMAC with key `ao`, where there is WebCrypto (a secure context,
+ * a worker of one). Chromium runs it on the calling thread, but natively.
+ */
+async function subtleHmacAo(): Promise<((b: Uint8Array) => Promise<Uint8Array>) | undefined> {
+  const subtle = globalThis.crypto?.subtle
+  if (subtle === undefined) return undefined
+  try {
+    const key = await subtle.importKey('raw', new TextEncoder().encode('ao'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    return async (b) => new Uint8Array(await subtle.sign('HMAC', key, b as Uint8Array<ArrayBuffer>))
+  } catch {
+    return undefined
+  }
+}
+
 /** The backend (its WebAssembly compiled and instantiated). */
 export async function wasmHashes(): Promise<HashBackend> {
-  const [s256, s384, s512, ao] = await Promise.all([
-    createSHA256(), createSHA384(), createSHA512(), createHMAC(createSHA256(), 'ao'),
+  const [s256, s384, s512, ao, aoAsync] = await Promise.all([
+    createSHA256(), createSHA384(), createSHA512(), createHMAC(createSHA256(), 'ao'), subtleHmacAo(),
   ])
   return {
+    ...(aoAsync ? { hmacAoAsync: aoAsync } : {}),
     name: 'hash-wasm',
     sha256: (b) => once(s256, b),
     sha384: (b) => once(s384, b),

@@ -60,7 +60,7 @@
 import { Atom, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
-import { messageId } from '../core/id.ts'
+import { messageId, messageIdAsync } from '../core/id.ts'
 import type { PathItem } from '../core/typed-json.ts'
 import type { Store } from '../store/store.ts'
 import { StoreFailed } from '../core/errors.ts'
@@ -268,7 +268,7 @@ async function computeSlot(pid: string, state: Message, assignment: Message, ctx
   if (o.status !== 'ok') return o
   if (!isMessage(o.value)) return error(message({ status: 500n, body: 'the execution device did not answer with a message' }))
   const next = setKeysPlain(o.value, { device: PROCESS, 'at-slot': slot })
-  const resultId = messageId(next)
+  const resultId = await messageIdAsync(next)
   // On a network: this node's attestation of the slot, signed and published in
   // the background — started before the result is stored, so that the
   // signature runs while the result is written (a peer waiting for a quorum

@@ -92,6 +92,17 @@ describe('one-pass IDs equal the IDs of the general TABM path', () => {
       expect(messageId(list)).toBe(general(list))
     }), { numRuns: 200 })
   })
+  it('random lists of strings (a dedup history: its lines come from kept key prefixes), up to four-digit keys', () => {
+    // ASCII of every length around the 1,365-character limit, and some non-ASCII (the string path).
+    const str = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...'aZ09-_ "\\:\n'.split('')), maxLength: 60 }),
+      fc.string({ minLength: 1360, maxLength: 1370 }),
+      fc.string({ maxLength: 8 }),
+    )
+    fc.assert(fc.property(fc.array(str, { minLength: 1, maxLength: 1200 }), (list) => {
+      expect(messageId(list)).toBe(general(list))
+    }), { numRuns: 60 })
+  })
 })
 
 describe('decoders never crash on random input', () => {
