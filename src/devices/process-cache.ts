@@ -39,9 +39,12 @@ import { isImmutable, messageId } from '../core/id.ts'
 import { isPrivateKey, normalizeKey } from '../core/keys.ts'
 import type { Store } from '../store/store.ts'
 import type { StoreOp } from '../store/encoding.ts'
+import { yieldToEventLoop } from '../core/yield.ts'
 
 export const MAX_QUEUED = 256
 const BATCH = 64
+/** How long fewer than BATCH results wait for more before they are written. */
+export const GATHER_MS = 20
 
 export const resultPath = (pid: string, ref: bigint | number | string): string =>
   typeof ref === 'string' ? `computed/${pid}/${ref}` : `computed/${pid}/slot/${ref}`
@@ -83,6 +86,12 @@ function split(stored: Message, known: Set<string>, previous: Map<string, unknow
   return { top: top ?? stored, parts }
 }
 
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => { resolve = r })
+  return { promise, resolve }
+}
+
 class ResultWriter {
   /** pid → slot → the queued result. */
   readonly bySlot = new Map<string, Map<bigint, Pending>>()
@@ -91,6 +100,9 @@ class ResultWriter {
   private queue: Pending[] = []
   private draining: Promise<void> | undefined
   private failure: unknown
+  private gathering: ReturnType<typeof setTimeout> | undefined
+  /** Settles whenever a batch lands or fails: what a compute held by a full queue waits for. */
+  private progress = signal()
 
   constructor(private readonly store: Store) {}
 
@@ -105,15 +117,24 @@ class ResultWriter {
     m.set(p.slot, p)
     this.queue.push(p)
     this.kick()
-    while (this.queue.length > MAX_QUEUED && this.draining) await this.draining
+    // Held only until the queue is short enough again, not until it is empty:
+    // the next slots compute while the writer's next batch is in flight.
+    while (this.queue.length > MAX_QUEUED && this.draining) await this.progress.promise
+  }
+
+  private stepped(): void {
+    this.progress.resolve()
+    this.progress = signal()
   }
 
   async flush(): Promise<void> {
     this.check()
-    // What a failure left queued is tried again.
-    if (this.queue.length > 0) this.kick()
-    while (this.draining) await this.draining
-    this.check()
+    // Everything queued, without gathering; what a failure left queued is tried again.
+    while (this.queue.length > 0 || this.draining) {
+      if (!this.draining) this.start(true)
+      await this.draining
+      this.check()
+    }
   }
 
   private check(): void {
@@ -123,18 +144,31 @@ class ResultWriter {
     throw e instanceof StoreFailed ? e : new StoreFailed(`a result write failed: ${(e as Error)?.message ?? String(e)}`)
   }
 
+  /**
+   * Group commit: a full batch is written at once; fewer results wait up to
+   * GATHER_MS for more, so that a process computing slot after slot writes a
+   * few large batches (one IndexedDB transaction, one round of fsyncs each)
+   * rather than one small batch per slot.
+   */
   private kick(): void {
-    if (this.draining) return
+    if (this.draining || this.queue.length === 0 || this.failure !== undefined) return
+    if (this.queue.length >= BATCH) this.start(false)
+    else this.gathering ??= setTimeout(() => { this.gathering = undefined; if (!this.draining) this.start(true) }, GATHER_MS)
+  }
+
+  /** Drain full batches, or (`all`) everything queued. */
+  private start(all: boolean): void {
+    if (this.gathering !== undefined) { clearTimeout(this.gathering); this.gathering = undefined }
     // Started in a later task: encoding a batch is synchronous work that would
     // otherwise delay whatever the compute that queued it does next.
-    this.draining = new Promise<void>((r) => setTimeout(r, 0)).then(() => this.drain()).finally(() => {
+    this.draining = yieldToEventLoop().then(() => this.drain(all)).finally(() => {
       this.draining = undefined
-      if (this.queue.length > 0 && this.failure === undefined) this.kick()
+      this.kick()
     })
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+  private async drain(all: boolean): Promise<void> {
+    while (this.queue.length >= (all ? 1 : BATCH)) {
       const batch = this.queue.splice(0, BATCH)
       const known = knownParts(this.store)
       const newParts = new Map<string, Message>()
@@ -160,11 +194,13 @@ class ResultWriter {
         // compute or flush; the error is reported once.
         this.failure = e
         this.queue.unshift(...batch)
+        this.stepped()
         return
       }
       if (known.size + newParts.size > MAX_KNOWN_PARTS) known.clear()
       for (const id of newParts.keys()) known.add(id)
       for (const p of batch) this.forget(p)
+      this.stepped()
     }
   }
 

@@ -61,6 +61,7 @@ import { Atom, emptyMessage, isMessage, message, type Message, type Value } from
 import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { messageId, messageIdAsync } from '../core/id.ts'
+import { YieldClock } from '../core/yield.ts'
 import type { PathItem } from '../core/typed-json.ts'
 import type { Store } from '../store/store.ts'
 import { StoreFailed } from '../core/errors.ts'
@@ -281,9 +282,18 @@ async function computeSlot(pid: string, state: Message, assignment: Message, ctx
   return ok(next)
 }
 
+/**
+ * A compute of many slots yields to the event loop this often, so that what
+ * else the thread serves (the result writer's IndexedDB completions, HTTP
+ * requests, gossip) is not held until the last slot.
+ */
+const COMPUTE_YIELD_MS = 10
+
 async function computeToSlot(pid: string, start: Message, target: bigint, ctx: ResolveContext): Promise<Outcome> {
   let state = start
+  const clock = new YieldClock(COMPUTE_YIELD_MS)
   for (;;) {
+    if (clock.due()) await clock.yield()
     const current = toInt(directGet(state, 'at-slot')) ?? -1n
     if (current > target) {
       return error(message({ status: 400n, body: `already calculated slot ${target}: the state is at slot ${current}`, target, current }))

@@ -17,6 +17,7 @@ import { decodeList, decodeValue, encodeList } from './codec.ts'
 import { LuaMarshal, type LuaApi } from './marshal.ts'
 import { luaApi, watchLuaInstances } from './raw-exports.ts'
 import { luaWasmUrl } from './wasm-url.ts'
+import { yieldToEventLoop } from '../core/yield.ts'
 
 /** A Lua error raised by a script (HyperBEAM: `{error, #{status 500, body, trace}}`). */
 export class LuaScriptError extends AoError {
@@ -423,7 +424,7 @@ export class LuaVM {
         if (step.kind === 'pause') {
           // The thread serves others (a timer, another process, an HTTP request), then the call goes on.
           answer = undefined
-          await new Promise((r) => setTimeout(r, 0))
+          await yieldToEventLoop()
           continue
         }
         if (step.kind === 'limit') throw new LuaInstructionLimit(`Lua call ${fname} ran more than ${env.limits.instructions} instructions`)

@@ -1,7 +1,8 @@
 /** src/devices/process-cache.ts: results written behind, with unchanging parts stored once by ID. */
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../src/store/memory.ts'
-import { flushResults, queueResult, readResult, resultPath } from '../../src/devices/process-cache.ts'
+import { MAX_QUEUED, flushResults, queueResult, readResult, resultPath } from '../../src/devices/process-cache.ts'
+import type { StoreOp } from '../../src/store/encoding.ts'
 import { freezeMessage, messageId } from '../../src/core/id.ts'
 import { Link, isMessage, message, type Message } from '../../src/core/value.ts'
 
@@ -47,3 +48,43 @@ describe('process-cache parts', () => {
     expect(messageId(module, 'signed')).toMatch(/^[\w-]{43}$/)
   })
 })
+
+describe('process-cache queue bound', () => {
+  it(`a compute that would queue more than ${MAX_QUEUED} results waits for the writer, until one batch lands (not until the queue is empty)`, async () => {
+    // A transactional store whose batches land only when the test lets them.
+    const gates: (() => void)[] = []
+    let open = false
+    class GatedStore extends MemoryStore {
+      readonly transactional = true
+      async batch(ops: readonly StoreOp[]): Promise<void> {
+        if (!open) await new Promise<void>((r) => gates.push(r))
+        for (const o of ops) {
+          if (o.op === 'write') await this.write(o.path, o.value)
+          else await this.link(o.path, o.target)
+        }
+      }
+    }
+    const store = new GatedStore()
+    const { at } = states()
+    const queued: Promise<void>[] = []
+    for (let i = 1n; i <= BigInt(MAX_QUEUED) + 1n; i++) { const s = at(i, i); queued.push(queueResult(store, PID, i, messageId(s), s)) }
+    let last = false
+    void queued[queued.length - 1]!.then(() => { last = true })
+    const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)) }
+    await settle()
+    // Every result up to the bound is answered at once; the one past it waits.
+    await Promise.all(queued.slice(0, MAX_QUEUED))
+    expect(last).toBe(false)
+    expect(gates.length).toBe(1)
+    gates.shift()!()
+    await settle()
+    expect(last).toBe(true)
+    // The rest is still being written: the next batch is in flight, not landed.
+    expect(gates.length).toBe(1)
+    open = true
+    gates.shift()!()
+    await flushResults(store)
+    expect(await store.read(resultPath(PID, BigInt(MAX_QUEUED) + 1n))).toBeDefined()
+  })
+})
+

@@ -6,6 +6,7 @@ import { describe, it, expect, beforeAll } from 'vitest'
 import { context, wallets, run, show } from './helpers.ts'
 import { schedulerDevice } from '../../../src/devices/scheduler.ts'
 import { processDevice, dropLiveStates, readResult, latestResult, ensureProcessKey, runAs, flushResults, DEFAULT_CACHE_FREQUENCY } from '../../../src/devices/process.ts'
+import { GATHER_MS } from '../../../src/devices/process-cache.ts'
 import { stackDevice } from '../../../src/devices/stack.ts'
 import { multipassDevice } from '../../../src/devices/multipass.ts'
 import { dedupDevice } from '../../../src/devices/dedup.ts'
@@ -52,7 +53,20 @@ const counter: Device = {
   },
 }
 
-const extra = [schedulerDevice, processDevice, stackDevice, multipassDevice, dedupDevice, patchDevice, counter]
+/** Half a millisecond of work a slot, without awaiting anything. */
+const slow: Device = {
+  name: 'slow@1.0',
+  keys: {
+    init: (base) => ok(message({ ...base, count: 0n })),
+    compute: (base) => {
+      const until = performance.now() + 0.5
+      while (performance.now() < until) { /* work */ }
+      return ok(message({ ...base, count: (base['count'] as bigint) + 1n }))
+    },
+  },
+}
+
+const extra = [schedulerDevice, processDevice, stackDevice, multipassDevice, dedupDevice, patchDevice, counter, slow]
 const ctxFor = (store: Store = new MemoryStore(), node?: Message): ResolveContext => context({ wallet: w1, store, extra, node })
 
 async function spawn(ctx: ResolveContext, extraKeys: Record<string, Value>): Promise<{ proc: Message; pid: string }> {
@@ -196,6 +210,24 @@ describe('process@1.0', () => {
     expect(await run(proc, 'type', ctx)).toMatchObject({ status: 'ok', value: 'Process' })
     const snap = (await run(proc, 'snapshot', ctx)).value as Message
     expect(snap['cache-control']).toEqual(['store'])
+  })
+
+  it('a compute of many slots lets the thread serve others meanwhile (it yields to the event loop)', async () => {
+    const ctx = ctxFor()
+    const { proc } = await spawn(ctx, { 'execution-device': 'slow@1.0' })
+    for (let i = 0; i < 200; i++) await send(ctx, proc, { n: 1n })
+    let ticks = 0
+    const timer = setInterval(() => { ticks++ }, 1)
+    const t = performance.now()
+    try {
+      const o = await computeAt(ctx, proc, 200n)
+      expect(o.status, show(o.value)).toBe('ok')
+      expect((o.value as Message)['count']).toBe(201n)
+    } finally { clearInterval(timer) }
+    // Without yields every await of the loop settles at once and no timer runs until the last slot.
+    const ms = performance.now() - t
+    expect(ms).toBeGreaterThan(100)
+    expect(ticks).toBeGreaterThanOrEqual(4)
   })
 
   it('errors carry the phase and the attempted slot', async () => {
@@ -450,7 +482,8 @@ describe('process@1.0 on a network (a stand-in NetworkPort)', () => {
     // Unflushed, the failure is thrown by the next compute of that store; then it goes on.
     failing = true
     expect((await computeAt(ctx, proc, 2n)).status).toBe('ok')
-    await new Promise((r) => setTimeout(r, 20))
+    // The writer gathers a batch for GATHER_MS, then writes it (and fails).
+    await new Promise((r) => setTimeout(r, GATHER_MS + 30))
     await expect(computeAt(ctx, proc, 3n)).rejects.toBeInstanceOf(StoreFailed)
     failing = false
     expect(((await computeAt(ctx, proc, 3n)).value as Message)['count']).toBe(6n)
