@@ -21,8 +21,7 @@
  */
 import { Link, isMessage, type Message, type Value } from '../core/value.ts'
 import { toB64Url } from '../core/bytes.ts'
-import { sha256 } from '../crypto/hash.ts'
-import { StoreCorrupt, withEncoding, type Entry } from './encoding.ts'
+import { StoreCorrupt, encodeEntry, valueEntryWithDigest, withEncoding, type Entry } from './encoding.ts'
 import type { Stored } from './store.ts'
 
 /** Lists at least this long are stored in chunks. */
@@ -35,8 +34,11 @@ const MARK = 'ao-tab-chunks '
 export const CHUNKS_GROUP = 'chunks'
 const MAX_DEPTH = 100
 
-/** One entry to store, chunks before the entry that names them. */
-export interface EntryWrite { path: string; entry: Entry }
+/** One entry to store, chunks before the entry that names them; `encoded`: its bytes, when already made. */
+export interface EntryWrite { path: string; entry: Entry; encoded?: Uint8Array }
+
+/** The bytes to store for a write. */
+export const entryBytesOf = (w: EntryWrite): Uint8Array => w.encoded ?? encodeEntry(w.entry)
 
 /** A chunk among the entries `entriesFor` gives. */
 export const isChunkWrite = (w: EntryWrite): boolean => w.entry.kind === 'value' && w.path.startsWith(CHUNKS_GROUP + '/')
@@ -77,7 +79,7 @@ function endsChunk(v: Value): boolean {
 const recentNames = new Map<Value, { items: Value[]; name: string }>()
 const MAX_RECENT = 20_000
 
-function chunkName(list: Value[], start: number, end: number): { name: string; chunk: Value[] } {
+function chunkName(list: Value[], start: number, end: number): { name: string; chunk: Value[]; encoded?: Uint8Array } {
   // Only chunks of strings, integers, booleans and null: values that cannot change under the same identity.
   let plain = true
   for (let i = start; i < end; i++) {
@@ -92,12 +94,14 @@ function chunkName(list: Value[], start: number, end: number): { name: string; c
     if (same) return { name: hit.name, chunk: hit.items }
   }
   const chunk = list.slice(start, end)
-  const name = `${CHUNKS_GROUP}/${toB64Url(withEncoding(chunk, sha256))}`
+  // Encoded once: its name is the hash of its encoding, and the same bytes are its entry.
+  const { bytes, digest } = valueEntryWithDigest(chunk)
+  const name = `${CHUNKS_GROUP}/${toB64Url(digest)}`
   if (plain) {
     if (recentNames.size >= MAX_RECENT) recentNames.clear()
     recentNames.set(first, { items: chunk, name })
   }
-  return { name, chunk }
+  return { name, chunk, encoded: bytes }
 }
 
 /**
@@ -121,9 +125,9 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
       let start = 0
       for (let i = 0; i < v.length; i++) {
         if (i + 1 < v.length && i + 1 - start < MAX_CHUNK && !endsChunk(v[i]!)) continue
-        const { name, chunk } = chunkName(v, start, i + 1)
+        const { name, chunk, encoded } = chunkName(v, start, i + 1)
         names.push(name)
-        if (!seen.has(name) && !known?.has(name)) chunks.push({ path: name, entry: { kind: 'value', value: chunk } })
+        if (!seen.has(name) && !known?.has(name)) chunks.push({ path: name, entry: { kind: 'value', value: chunk }, ...(encoded ? { encoded } : {}) })
         seen.add(name)
         start = i + 1
       }

@@ -301,8 +301,20 @@ export function encodeEntry(e: Entry): Uint8Array {
   return e.kind === 'link' ? entryBytes(e.kind, utf8Exact(e.target)) : withEncoding(e.value, (payload) => entryBytes(e.kind, payload))
 }
 
+/**
+ * A value entry's bytes and the SHA-256 of its payload, from one encoding:
+ * a chunk's name is that hash (src/store/chunks.ts), and its entry's checksum
+ * is the same hash's first bytes.
+ */
+export function valueEntryWithDigest(v: Value): { bytes: Uint8Array; digest: Uint8Array } {
+  return withEncoding(v, (payload) => {
+    const digest = sha256(payload)
+    return { bytes: entryBytes('value', payload, digest), digest }
+  })
+}
+
 /** magic, version, kind, the payload with its length (a varint), its checksum: one copy of the payload. */
-function entryBytes(kind: Entry['kind'], payload: Uint8Array): Uint8Array {
+function entryBytes(kind: Entry['kind'], payload: Uint8Array, digest: Uint8Array = sha256(payload)): Uint8Array {
   let lenBytes = 1
   for (let n = payload.length; n >= 0x80; n = Math.floor(n / 0x80)) lenBytes++
   const out = new Uint8Array(MAGIC.length + 2 + lenBytes + payload.length + SUM)
@@ -312,7 +324,7 @@ function entryBytes(kind: Entry['kind'], payload: Uint8Array): Uint8Array {
   out[p++] = KIND_BYTE[kind]
   p = putUint(out, p, payload.length)
   out.set(payload, p)
-  out.set(sha256(payload).subarray(0, SUM), p + payload.length)
+  out.set(digest.subarray(0, SUM), p + payload.length)
   return out
 }
 

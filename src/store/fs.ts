@@ -32,7 +32,7 @@ import { randomBytes } from 'node:crypto'
 import type { Store, Stored } from './store.ts'
 import { InvalidPath, StoreFailed } from '../core/errors.ts'
 import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry, type StoreOp } from './encoding.ts'
-import { KnownChunks, entriesFor, isChunkWrite, joinChunks, type EntryWrite } from './chunks.ts'
+import { KnownChunks, entriesFor, entryBytesOf, isChunkWrite, joinChunks, type EntryWrite } from './chunks.ts'
 
 const MAX_LINK_HOPS = 32
 const SAFE = /^[A-Za-z0-9_\-@~+=]$/
@@ -192,7 +192,7 @@ export class FsStore implements Store {
 
   /** Chunks first (in parallel), then the entries that name them, in order. */
   private async writeAll(writes: readonly EntryWrite[]): Promise<void> {
-    const encoded = writes.map((w) => ({ path: w.path, chunk: isChunkWrite(w), bytes: encodeEntry(w.entry) }))
+    const encoded = writes.map((w) => ({ path: w.path, chunk: isChunkWrite(w), bytes: entryBytesOf(w) }))
     await Promise.all(encoded.filter((w) => w.chunk).map((w) => this.writeBytes(w.path, w.bytes)))
     this.chunks.remember(writes)
     for (const w of encoded) if (!w.chunk) await this.writeBytes(w.path, w.bytes)

@@ -16,7 +16,7 @@ import { Dexie, type Table } from 'dexie'
 import type { Store, Stored } from './store.ts'
 import { InvalidPath, StoreFailed } from '../core/errors.ts'
 import { StoreQuotaExceeded, decodeEntry, encodeEntry, type Entry, type StoreOp } from './encoding.ts'
-import { KnownChunks, entriesFor, joinChunks, type EntryWrite } from './chunks.ts'
+import { KnownChunks, entriesFor, entryBytesOf, joinChunks, type EntryWrite } from './chunks.ts'
 
 const MAX_LINK_HOPS = 32
 const LIST_BATCH = 256
@@ -108,7 +108,7 @@ export class IdbStore implements Store {
     if (p === '') throw new InvalidPath('a store path needs at least one segment')
     const writes = entriesFor(p, value, this.chunks)
     if (writes.length === 1) return this.put(p, writes[0]!.entry)
-    await this.commit(new Map(writes.map((w) => [w.path, { p: w.path, e: encodeEntry(w.entry) }])), writes)
+    await this.commit(new Map(writes.map((w) => [w.path, { p: w.path, e: entryBytesOf(w) }])), writes)
   }
 
   /**
@@ -170,7 +170,7 @@ export class IdbStore implements Store {
     for (const w of writes) {
       // A later op on the same path wins.
       rows.delete(w.path)
-      rows.set(w.path, { p: w.path, e: encodeEntry(w.entry) })
+      rows.set(w.path, { p: w.path, e: entryBytesOf(w) })
     }
     if (rows.size === 0) return
     await this.commit(rows, writes)

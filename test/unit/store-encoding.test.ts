@@ -2,6 +2,9 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
 import { decodeValue, encodeValue, decodeEntry, encodeEntry, withEncoding } from '../../src/store/encoding.ts'
+import { entriesFor, entryBytesOf } from '../../src/store/chunks.ts'
+import { sha256 } from '../../src/crypto/hash.ts'
+import { toB64Url } from '../../src/core/bytes.ts'
 import { Atom, Float, Link, message } from '../../src/core/value.ts'
 import { arbValue, exactValues, expectSame } from './store-contract.ts'
 
@@ -102,3 +105,21 @@ describe('value encoding', () => {
     }
   })
 })
+
+describe('chunk entries', () => {
+  it('a chunk is encoded once: its entry bytes are encodeEntry\'s, and its name is the SHA-256 of its encoding', () => {
+    fc.assert(fc.property(fc.array(fc.oneof(fc.string({ maxLength: 50 }), fc.bigInt()), { minLength: 300, maxLength: 1500 }), fc.string(), (list, salt) => {
+      // A fresh list (the salt) so that no chunk name is remembered from an earlier run.
+      const writes = entriesFor('k', message({ h: [salt, ...list] }))
+      const chunks = writes.filter((w) => w.path.startsWith('chunks/'))
+      expect(chunks.length).toBeGreaterThan(0)
+      // The first chunk starts with the fresh salt: named just now, so its bytes came with its name.
+      expect(chunks[0]!.encoded).toBeDefined()
+      for (const w of chunks) {
+        expect(hex(entryBytesOf(w))).toBe(hex(encodeEntry(w.entry)))
+        expect(w.path).toBe('chunks/' + toB64Url(withEncoding((w.entry as { value: unknown[] }).value as never, sha256)))
+      }
+    }), { numRuns: 30 })
+  })
+})
+
