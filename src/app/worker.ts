@@ -85,7 +85,7 @@ export interface NetworkInfo {
   gossip?: Record<string, { accept: number; reject: number; ignore: number }>
   announcements?: { accept: number; reject: number; ignore: number; published: number }
   /** The node's processes on the network (src/p2p/wiring.ts): what it did, the last failures. */
-  wiring?: { followed: string[]; counts: Record<string, number>; intake: Record<string, number>; lastCatchUpError?: string; lastComputeError?: string }
+  wiring?: { followed: string[]; counts: Record<string, number>; intake: Record<string, number>; lastCatchUpError?: string; lastComputeError?: string; lastStoreError?: string }
   /** Per followed process: the scheduler's head here and the assignments held for a gap. */
   processes?: Record<string, { head: string; held: string[] }>
 }
@@ -234,6 +234,7 @@ const api = {
           intake: { ...net.wiring.intake.counts },
           ...(net.wiring.lastCatchUpError !== undefined ? { lastCatchUpError: describe(net.wiring.lastCatchUpError) } : {}),
           ...(net.wiring.lastComputeError !== undefined ? { lastComputeError: describe(net.wiring.lastComputeError) } : {}),
+          ...(net.wiring.lastStoreError !== undefined ? { lastStoreError: describe(net.wiring.lastStoreError) } : {}),
         },
         processes,
       } : {}),

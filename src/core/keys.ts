@@ -7,6 +7,9 @@ export function isIdShaped(s: string): boolean {
   return n === 32 || n === 42 || n === 43
 }
 
+/** A human-readable ID: 43 base64url characters (a process ID, a message ID). */
+export const isHumanId = (s: string): boolean => /^[A-Za-z0-9_-]{43}$/.test(s)
+
 /** normalize_key: ID-shaped keys unchanged, everything else lower-cased. */
 export function normalizeKey(key: string | number | bigint): string {
   if (typeof key !== 'string') return String(key)

@@ -75,6 +75,14 @@ export function binaryText(v: unknown): string | undefined {
   return typeof v === 'string' ? v : v instanceof Uint8Array ? lenient.decode(v) : undefined
 }
 
+/** hb_util:int: an integer from an integer or its decimal text (surrounding spaces allowed); undefined otherwise. */
+export function toInt(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v
+  const t = binaryText(v)?.trim()
+  if (t !== undefined && /^-?\d+$/.test(t)) return BigInt(t)
+  return undefined
+}
+
 /** The text of a binary or of an atom other than true/false/null, else undefined. */
 export function binaryOrAtomText(v: unknown): string | undefined {
   return v instanceof Atom ? v.name : binaryText(v)

@@ -13,11 +13,11 @@
  * them too, but spells the info key `exclude`, so its `id` and `commit` run the
  * dedup check instead.)
  */
-import { isMessage, type Message, type Value } from '../core/value.ts'
+import { isMessage, toInt, type Message, type Value } from '../core/value.ts'
 import { ok, type Device, type Outcome } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { messageId } from '../core/id.ts'
-import { copy, text, toInt } from './scheduler.ts'
+import { copy, text } from './scheduler.ts'
 
 function handle(_key: string, base: Message, req: Message): Outcome {
   const subjectKey = text(directGet(base, 'dedup-subject')) ?? text(directGet(req, 'dedup-subject')) ?? 'body'

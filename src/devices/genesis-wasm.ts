@@ -33,7 +33,7 @@
  * not move on; nothing is scheduled or stored. The answer is that slot's
  * `results` (with `raw`).
  */
-import { binaryText, emptyMessage, Float, isMessage, Link, message, type Message, type Value } from '../core/value.ts'
+import { binaryText, emptyMessage, Float, isMessage, Link, message, toInt, type Message, type Value } from '../core/value.ts'
 import { toB64Url } from '../core/bytes.ts'
 import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
@@ -45,7 +45,7 @@ import { isNumberedMessage } from '../lua/codec.ts'
 import { setKeysPlain } from './stack.ts'
 import { ensureProcessKey } from './process.ts'
 import { latestResult } from './process-cache.ts'
-import { readAssignment, toInt } from './scheduler.ts'
+import { readAssignment } from './scheduler.ts'
 import { getSnapshot, isSnapshotMessage } from '../snapshot/snapshot.ts'
 
 export const GENESIS_WASM = 'genesis-wasm@1.0'

@@ -14,12 +14,11 @@
  * - `snapshot` gives `{body: <portable state>}`; `normalize` restores it from
  *   `snapshot/<device-key>/body` or `snapshot/body` when `priv/state` is missing.
  */
-import { binaryText } from '../core/value.ts'
+import { binaryText, toInt } from '../core/value.ts'
 import { emptyMessage, isMessage, Link, message, type Message, type Value } from '../core/value.ts'
 import { error, ok, type Device, type DeviceLookup, type KeyHandler, type Outcome, type ResolveContext, type Status } from '../core/device.ts'
 import { isIdShaped, isPrivateKey, normalizeKey } from '../core/keys.ts'
 import { directGet } from '../core/resolver.ts'
-import { toInt } from './scheduler.ts'
 import { isImmutable, messageId } from '../core/id.ts'
 import { parsePath } from '../core/path.ts'
 import { pathPartsOf } from '../core/path-parts.ts'

@@ -6,7 +6,7 @@
  */
 import { type Device, type Outcome } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
-import { toInt } from './scheduler.ts'
+import { toInt } from '../core/value.ts'
 import type { Message } from '../core/value.ts'
 
 function handle(_key: string, base: Message): Outcome {

@@ -25,13 +25,14 @@
  *
  * The quorum rule (tallyQuorum) is here too: process@1.0 `compute` with `quorum` uses it.
  */
-import { binaryText, isMessage, message, type Message, type Value } from '../core/value.ts'
+import { binaryText, isMessage, message, toInt, type Message, type Value } from '../core/value.ts'
+import { isHumanId } from '../core/keys.ts'
 import { notFound, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { BadInput } from '../core/errors.ts'
 import type { Store } from '../store/store.ts'
 import { NoNetwork } from '../p2p/errors.ts'
-import { scheduledAssignment, toInt } from './scheduler.ts'
+import { scheduledAssignment } from './scheduler.ts'
 import { messageId } from '../core/id.ts'
 
 export const P2P = 'p2p@1.0'
@@ -182,7 +183,7 @@ const text = binaryText
 
 function pidOf(req: Message): string {
   const pid = text(directGet(req, 'process'))
-  if (pid === undefined || !/^[A-Za-z0-9_-]{43}$/.test(pid)) throw new BadInput('p2p@1.0 needs a `process` (an ID)')
+  if (pid === undefined || !isHumanId(pid)) throw new BadInput('p2p@1.0 needs a `process` (an ID)')
   return pid
 }
 

@@ -57,7 +57,7 @@
  * Computes of one process (per store) run one at a time; different processes
  * are independent.
  */
-import { Atom, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
+import { Atom, emptyMessage, isMessage, message, toInt, type Message, type Value } from '../core/value.ts'
 import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { messageId, messageIdAsync } from '../core/id.ts'
@@ -65,7 +65,7 @@ import { YieldClock } from '../core/yield.ts'
 import type { PathItem } from '../core/typed-json.ts'
 import type { Store } from '../store/store.ts'
 import { StoreFailed } from '../core/errors.ts'
-import { copy, processIdOf, readAssignment, storedSlots, text, toInt, uncommitted, whenAssigned, withOnlyCommitted } from './scheduler.ts'
+import { copy, processIdOf, readAssignment, storedSlots, text, uncommitted, whenAssigned, withOnlyCommitted } from './scheduler.ts'
 import { setKeysPlain } from './stack.ts'
 import { putSnapshot, getSnapshot, isSnapshotMessage } from '../snapshot/snapshot.ts'
 import { latestResult, newestQueuedSnapshot, queuedResult, queueResult, readResult } from './process-cache.ts'

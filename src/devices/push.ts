@@ -28,14 +28,14 @@
  * Pushes nest at most MAX_PUSH_DEPTH processes deep (a ping-pong of processes
  * would otherwise never end).
  */
-import { isMessage, message, type Message, type Value } from '../core/value.ts'
+import { isMessage, message, toInt, type Message, type Value } from '../core/value.ts'
 import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { messageId } from '../core/id.ts'
 import { As } from '../core/typed-json.ts'
 import { commitMessage } from '../codecs/commitments.ts'
 import { compareUtf8 } from '../core/bytes.ts'
-import { copy, processIdOf, targetOf, text, toInt, uncommitted, withoutHint } from './scheduler.ts'
+import { copy, processIdOf, targetOf, text, uncommitted, withoutHint } from './scheduler.ts'
 import { ensureProcessKey, PROCESS } from './process.ts'
 import { setKeysPlain } from './stack.ts'
 

@@ -37,7 +37,7 @@
  * part with tabmToHttp, which drops a `signature` key as if it were the part's
  * signature header), so a nested assignment would arrive unsigned and be refused.
  */
-import { isMessage, Link, message, type Message, type Value } from '../core/value.ts'
+import { isMessage, Link, message, toInt, type Message, type Value } from '../core/value.ts'
 import { ok, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { messageId } from '../core/id.ts'
@@ -52,7 +52,7 @@ import type { Store } from '../store/store.ts'
 import { fromTabm } from '../codecs/structured.ts'
 import type { Tabm } from '../codecs/tabm.ts'
 import {
-  assignedMessageId, headOf, nextHashChainFromId, parseSchedulers, queued, readAssignment, scheduledAssignment, text, toInt,
+  assignedMessageId, headOf, nextHashChainFromId, parseSchedulers, queued, readAssignment, scheduledAssignment, text,
   validlySigned, withOnlyCommitted, writeAssignment,
 } from './scheduler.ts'
 

@@ -74,7 +74,7 @@
  * and store); different processes are independent.
  */
 import { Waiters } from '../core/waiters.ts'
-import { binaryText, Link } from '../core/value.ts'
+import { binaryText, Link, toInt } from '../core/value.ts'
 import { emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
 import { error, notFound, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
@@ -103,13 +103,6 @@ export function copy(m: Message): Message {
   return out
 }
 
-/** hb_util:int: an integer from an integer or its decimal text; undefined otherwise. */
-export function toInt(v: Value | undefined): bigint | undefined {
-  if (typeof v === 'bigint') return v
-  const t = text(v)
-  if (t !== undefined && /^-?\d+$/.test(t.trim())) return BigInt(t.trim())
-  return undefined
-}
 
 /** hb_message:with_only_committed: the committed keys and the commitments; an uncommitted message as is. */
 export function withOnlyCommitted(m: Message): Message {

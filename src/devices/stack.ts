@@ -22,12 +22,12 @@
  * `stack-keys` (a list) limits the keys the stack handles; `set` and `keys` are
  * always message@1.0's. More than MAX_PASSES passes is an error.
  */
-import { Atom, Link, emptyMessage, isMessage, message, type Message, type Value } from '../core/value.ts'
+import { Atom, emptyMessage, isMessage, Link, message, toInt, type Message, type Value } from '../core/value.ts'
 import { error, ok, type Device, type Outcome, type ResolveContext } from '../core/device.ts'
 import { directGet } from '../core/resolver.ts'
 import { normalizeKey } from '../core/keys.ts'
 import { numberedToList } from '../codecs/structured.ts'
-import { copy, text, toInt } from './scheduler.ts'
+import { copy, text } from './scheduler.ts'
 
 export const STACK = 'stack@1.0'
 export const MAX_PASSES = 1000

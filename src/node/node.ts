@@ -53,7 +53,8 @@ export async function createNode(opts: NodeOptions = {}): Promise<AoNode> {
   const store = opts.store ?? new MemoryStore()
   const devices = opts.devices ?? preloadedDevices()
   const config = emptyMessage()
-  const capabilities: Capabilities = opts.blocks ? { ...opts.capabilities, blocks: opts.blocks } : opts.capabilities ?? {}
+  // The node's own object: a network's wiring adds to it, and the caller's may be shared by other nodes.
+  const capabilities: Capabilities = { ...opts.capabilities, ...(opts.blocks ? { blocks: opts.blocks } : {}) }
   Object.assign(config, message({ operator: wallet.address, initialized: true }), opts.config ?? {})
   checkNodeOptions(config)
   const node: AoNode = {

@@ -7,7 +7,7 @@
 import { BadInput } from '../core/errors.ts'
 import type { Message } from '../core/value.ts'
 import { directGet } from '../core/resolver.ts'
-import { toInt } from '../devices/scheduler.ts'
+import { toInt } from '../core/value.ts'
 
 /** A node option that is not what this node reads it as. */
 export class InvalidNodeOption extends BadInput {}

@@ -71,9 +71,9 @@ export class AttestationTable {
 
   /**
    * `onDispute` hears each new dispute (the wiring keeps them in the store, so that a restarted
-   * node still never counts that wallet); `maxSlots` bounds the slots kept per process.
+   * node still never counts that wallet). At most MAX_ATTESTED_SLOTS slots are kept per process.
    */
-  constructor(readonly self: string, private readonly o: { maxSlots?: number; onDispute?: (pid: string, d: Dispute) => void } = {}) {}
+  constructor(readonly self: string, private readonly o: { onDispute?: (pid: string, d: Dispute) => void } = {}) {}
 
   /** Record an attestation (ours when `address` is this node's). Returns false for one already known. */
   add(pid: string, address: string, facts: AttestationFacts, meta: { id: string; announced: boolean; message?: Message }): boolean {
@@ -83,7 +83,7 @@ export class AttestationTable {
     if (!at) {
       at = new Map()
       slots.set(facts.slot, at)
-      if (slots.size > (this.o.maxSlots ?? MAX_ATTESTED_SLOTS)) slots.delete(slots.keys().next().value as bigint)
+      if (slots.size > MAX_ATTESTED_SLOTS) slots.delete(slots.keys().next().value as bigint)
     }
     const old = at.get(address)
     if (old) {

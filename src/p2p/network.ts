@@ -149,7 +149,7 @@ export async function joinNetwork(node: AoNode, host: Host, o: NetworkOptions = 
     async stop() {
       if (stopped) return
       stopped = true
-      wiring?.detach()
+      await wiring?.detach()
       if (timer) clearInterval(timer)
       announcer.stop()
       gossip.close()

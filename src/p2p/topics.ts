@@ -6,16 +6,16 @@
  *   /ao-tab/process/1.0.0/<pid>/assignments    scheduler assignments
  *   /ao-tab/process/1.0.0/<pid>/attestations   result attestations
  */
+import { isHumanId } from '../core/keys.ts'
+
 export const NODES_TOPIC = '/ao-tab/nodes/1.0.0'
 const PROCESS_PREFIX = '/ao-tab/process/1.0.0/'
 
 export type ProcessChannel = 'messages' | 'assignments' | 'attestations'
 export const PROCESS_CHANNELS: readonly ProcessChannel[] = ['messages', 'assignments', 'attestations']
 
-const PID = /^[A-Za-z0-9_-]{43}$/
-
 /** A process ID as topics carry it: 43 base64url characters. */
-export const isProcessId = (s: string): boolean => PID.test(s)
+export const isProcessId = isHumanId
 
 export function processTopic(pid: string, channel: ProcessChannel): string {
   return `${PROCESS_PREFIX}${pid}/${channel}`
@@ -25,6 +25,6 @@ export function processTopic(pid: string, channel: ProcessChannel): string {
 export function parseProcessTopic(topic: string): { pid: string; channel: ProcessChannel } | undefined {
   if (!topic.startsWith(PROCESS_PREFIX)) return undefined
   const [pid, channel, ...rest] = topic.slice(PROCESS_PREFIX.length).split('/')
-  if (rest.length > 0 || pid === undefined || !PID.test(pid)) return undefined
+  if (rest.length > 0 || pid === undefined || !isHumanId(pid)) return undefined
   return PROCESS_CHANNELS.includes(channel as ProcessChannel) ? { pid, channel: channel as ProcessChannel } : undefined
 }

@@ -33,7 +33,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { isMessage, message, type Message } from '../core/value.ts'
 import { messageId } from '../core/id.ts'
 import { ok, type Outcome } from '../core/device.ts'
-import { InvalidCommitment } from '../core/errors.ts'
+import { InvalidCommitment, StoreFailed } from '../core/errors.ts'
 import type { AoNode } from '../node/node.ts'
 import { headOf, parseSchedulers, scheduledAssignment, setSchedulerHooks, validlySigned, whenAssigned } from '../devices/scheduler.ts'
 import { disputeFromMessage, disputeMessage, setNetworkPort, type AttestationEntry, type AttestationFacts, type Channel, type NetworkPort, type PeerInfo } from '../devices/p2p.ts'
@@ -65,6 +65,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** How long a slot's quorum read waits for gossip before it pulls the attestations from peers. */
 export const PULL_AFTER_MS = 250
 const PULL_EVERY_MS = 1_000
+
+/** Own attestations and disputes waiting to be kept, at most; past it the oldest copy is dropped (and reported). */
+export const MAX_KEEP_QUEUED = 4_096
 
 /** Where a node keeps its own attestation of a slot. */
 export const attestationPath = (pid: string, slot: bigint): string => `attestations/${pid}/${slot}`
@@ -143,7 +146,8 @@ export class NodeWiring implements NetworkPort {
     }
   }
 
-  detach(): void {
+  /** Stop serving the network; what is queued for the store is written before this resolves. */
+  async detach(): Promise<void> {
     this.closed = true
     setSchedulerHooks(this.node.store, undefined)
     setNetworkPort(this.node.store, undefined)
@@ -153,6 +157,7 @@ export class NodeWiring implements NetworkPort {
     this.follows.clear()
     for (const off of [...this.waitingForPeer.values()]) off()
     this.intake.close()
+    while (this.keepFlush) await this.keepFlush
   }
 
   // ------------------------------------------------------------ NetworkPort
@@ -255,6 +260,11 @@ export class NodeWiring implements NetworkPort {
    * wallet is still never counted.
    */
   private keep(path: string, value: Message): void {
+    if (this.keepQueue.length >= MAX_KEEP_QUEUED) {
+      // The store is failing or far behind: the attestation or dispute stands in memory, its copy is lost.
+      const dropped = this.keepQueue.shift()!
+      this.lastStoreError = new StoreFailed(`the store is ${MAX_KEEP_QUEUED} writes behind: ${dropped.path} was not kept`)
+    }
     this.keepQueue.push({ path, value })
     if (this.keepFlush) return
     this.keepFlush = sleep(50).then(async () => {
