@@ -4,6 +4,9 @@ import fc from 'fast-check'
 import { Atom, Float, emptyMessage, type Message, type Value } from '../../src/core/value.ts'
 import { toTabm, fromTabm } from '../../src/codecs/structured.ts'
 import { commitHmac, toHttp, fromHttp, verifyCommitment, commitmentsOf } from '../../src/codecs/httpsig/index.ts'
+import { hmacId, keysToCommit, normalizeForEncoding, signatureBase } from '../../src/codecs/httpsig/commitment.ts'
+import { hmacAo } from '../../src/crypto/hash.ts'
+import { toB64Url } from '../../src/core/bytes.ts'
 import { deserializeFlat, flatToTabm, serializeFlat, tabmToFlat } from '../../src/codecs/flat.ts'
 import { jsonToMessage } from '../../src/codecs/json.ts'
 import { parseAoTypes } from '../../src/codecs/ao-types.ts'
@@ -102,6 +105,52 @@ describe('one-pass IDs equal the IDs of the general TABM path', () => {
     fc.assert(fc.property(fc.array(str, { minLength: 1, maxLength: 1200 }), (list) => {
       expect(messageId(list)).toBe(general(list))
     }), { numRuns: 60 })
+  })
+})
+
+describe('HMAC IDs of TABMs with ID-shaped keys (ao-ids) equal the general normalize_for_encoding path', () => {
+  const general = (t: ReturnType<typeof toTabm>): string => {
+    const n = normalizeForEncoding(t, keysToCommit(t))
+    return toB64Url(hmacAo(signatureBase(n.encoded, n.components, { alg: 'hmac-sha256', keyid: 'ao' })))
+  }
+  const b64 = fc.constantFrom(...'ABCXYZabcxyz0189-_'.split(''))
+  // 43-character addresses, 32- and 42-byte IDs, and a multi-byte key of 32 bytes.
+  const idKey = fc.oneof(
+    fc.string({ unit: b64, minLength: 43, maxLength: 43 }),
+    fc.string({ unit: b64, minLength: 32, maxLength: 32 }),
+    fc.string({ unit: b64, minLength: 42, maxLength: 42 }),
+    fc.constant('é'.repeat(16)),
+  )
+  const plainKey = fc.string({ unit: fc.constantFrom(...'abc-xyz'.split('')), minLength: 1, maxLength: 8 })
+  const value: fc.Arbitrary<Value> = fc.oneof(
+    fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }),
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 5 }),
+    fc.string({ minLength: 150, maxLength: 200 }).map((x) => x.repeat(30)),
+  )
+  it('random ledgers', () => {
+    fc.assert(fc.property(fc.dictionary(idKey, value, { minKeys: 1, maxKeys: 90 }), fc.dictionary(plainKey, value, { maxKeys: 4 }), (ids, plain) => {
+      const m = emptyMessage()
+      for (const [k, v] of Object.entries(plain)) m[k] = v
+      for (const [k, v] of Object.entries(ids)) m[k] = v
+      let t: ReturnType<typeof toTabm>
+      try { t = toTabm(m, { linkify: 'discard' }) } catch { return }
+      let want: string | Error
+      try { want = general(t) } catch (e) { want = e as Error }
+      if (want instanceof Error) expect(() => hmacId(t)).toThrow(want.constructor as new () => Error)
+      else expect(hmacId(t)).toBe(want)
+    }), { numRuns: 400 })
+  })
+  it('ledgers around the 4,096-byte header limit of ao-ids', () => {
+    // Text values (no ao-types, which would pass its own limit first) and integers.
+    for (const n of [60, 70, 74, 75, 76, 77, 80, 120]) {
+      for (const v of [(i: number) => `b${i}`, (i: number) => BigInt(i)]) {
+        const m = emptyMessage()
+        for (let i = 0; i < n; i++) m[('Ab' + i).padEnd(43, 'x')] = v(i)
+        const t = toTabm(m, { linkify: 'discard' })
+        expect(hmacId(t), `${n} holders`).toBe(general(t))
+      }
+    }
   })
 })
 

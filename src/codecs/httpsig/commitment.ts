@@ -221,27 +221,44 @@ export function hmacId(t: Tabm): string {
 
 /**
  * The fresh HMAC signature base of a "flat" TABM in one pass, when the
- * general normalize_for_encoding would leave it unchanged: every value is
- * text of at most 4096 bytes, and no key is ID-shaped or names a body
- * (`body`, `data`, `ao-body-key`). Returns null otherwise. The vector suites
- * check both paths against HyperBEAM's bases.
+ * general normalize_for_encoding would leave it unchanged but for group_ids:
+ * every value is text of at most 4096 bytes, and no key names a body
+ * (`body`, `data`, `ao-body-key`). ID-shaped keys (a ledger's balances by
+ * address) travel in one `ao-ids` header, as tabmToHttp's groupIds puts
+ * them, while that header fits in one. Returns null otherwise. The vector
+ * suites and the property tests check both paths against each other and
+ * HyperBEAM's bases.
  */
 function simpleHmacBase(t: Tabm): Uint8Array | null {
   const keys: string[] = []
+  let ids: string[] | undefined
   for (const k in t) {
     if (k === 'commitments' || k === 'priv') continue
     const v = t[k]
     if (typeof v !== 'string' || v.length > 1365 && utf8Length(v) > MAX_HEADER_LENGTH) return null
-    if (k === 'body' || k === 'data' || k === 'ao-body-key') return null
-    if (k.length >= 32 && k.length <= 43 ? isIdShaped(k) : k.length < 32 && k.length > 10 && !isAscii(k) && isIdShaped(k)) return null
-    keys.push(k)
+    if (k === 'body' || k === 'data' || k === 'ao-body-key' || k === 'ao-ids') return null
+    if (k.length >= 32 && k.length <= 43 ? isIdShaped(k) : k.length < 32 && k.length > 10 && !isAscii(k) && isIdShaped(k)) (ids ??= []).push(k)
+    else keys.push(k)
+  }
+  let aoIds: string | undefined
+  if (ids !== undefined) {
+    sortKeys(ids)
+    aoIds = ''
+    for (let i = 0; i < ids.length; i++) {
+      const v = t[ids[i]!] as string
+      // What sfString refuses, the general path refuses too, with its error.
+      for (let j = 0; j < v.length; j++) { const c = v.charCodeAt(j); if (c < 0x20 || c > 0x7e) return null }
+      aoIds += (i > 0 ? ', ' : '') + ids[i] + '=' + sfString(v)
+    }
+    if (utf8Length(aoIds) > MAX_HEADER_LENGTH) return null
+    keys.push('ao-ids')
   }
   sortKeys(keys)
   let base = ''
   let params = '('
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!
-    base += (i > 0 ? '\n"' : '"') + k + '": ' + (t[k] as string)
+    base += (i > 0 ? '\n"' : '"') + k + '": ' + (k === 'ao-ids' && aoIds !== undefined ? aoIds : t[k] as string)
     params += (i > 0 ? ' ' : '') + sfStringLoose(DERIVED_COMPONENTS.has(k) ? '@' + k : k)
   }
   return utf8(base + '\n"@signature-params": ' + params + ');alg="hmac-sha256";keyid="ao"')
