@@ -258,11 +258,6 @@ export function flushResults(store: Store): Promise<void> {
   return writers.get(store)?.flush() ?? Promise.resolve()
 }
 
-/** Forget queued results without writing them (what a crash does; for tests). */
-export function dropQueuedResults(store: Store): void {
-  writers.delete(store)
-}
-
 /** dev_process_cache:read */
 export async function readResult(store: Store, pid: string, slot: bigint): Promise<Message | undefined> {
   const queued = writers.get(store)?.pending(pid, slot)
