@@ -102,25 +102,29 @@ export interface SnapshotOffer {
 /** Ask one peer for its newest snapshot of `pid` and check it against the attestations it brings. */
 export async function requestSnapshotOffer(node: Node, peer: Parameters<Libp2p['dialProtocol']>[0], pid: string, quorum: number, o: { timeoutMs?: number } = {}): Promise<SnapshotOffer> {
   const ms = o.timeoutMs ?? OFFER_TIMEOUT_MS
-  const stream = await node.dialProtocol(peer, SNAPSHOT_PROTOCOL, { signal: AbortSignal.timeout(ms) })
-  let reply: Message | undefined
-  let timer: ReturnType<typeof setTimeout> | undefined
+  // One deadline for the dial and the whole offer: a peer that stops answering, or sends half a
+  // frame and waits, is given up (as a catch-up is, src/p2p/catchup.ts).
+  const signal = AbortSignal.timeout(ms)
+  let stream: Awaited<ReturnType<Node['dialProtocol']>>
   try {
-    await sendFrame(stream, encode(message({ process: pid })))
-    const first = async (): Promise<Message | undefined> => {
-      for await (const f of readFrames(stream, MAX_FRAME)) return decode(f)
-      return undefined
-    }
-    // A peer that stops answering, or sends half a frame and waits, is given up.
-    const late = new Promise<never>((_, fail) => { timer = setTimeout(() => fail(new CatchupFailed(`no whole snapshot offer within ${ms} ms`)), ms) })
-    reply = await Promise.race([first(), late])
+    stream = await node.dialProtocol(peer, SNAPSHOT_PROTOCOL, { signal })
+  } catch (e) {
+    throw new CatchupFailed(signal.aborted ? `no answer to the snapshot offer dial within ${ms} ms` : `cannot open ${SNAPSHOT_PROTOCOL} to the peer: ${(e as Error).message}`)
+  }
+  const onAbort = (): void => stream.abort(new CatchupFailed(`no whole snapshot offer within ${ms} ms`))
+  signal.addEventListener('abort', onAbort, { once: true })
+  let reply: Message | undefined
+  try {
+    await sendFrame(stream, encode(message({ process: pid })), signal)
+    for await (const f of readFrames(stream, MAX_FRAME)) { reply = decode(f); break }
   } catch (e) {
     stream.abort(e as Error)
     if (e instanceof CatchupFailed) throw e
+    if (signal.aborted) throw new CatchupFailed(`no whole snapshot offer within ${ms} ms`)
     // A frame over the limit, a stream cut inside a frame: the peer's offer is unusable.
     throw new CatchupFailed(`a malformed snapshot offer stream: ${(e as Error).message}`)
   } finally {
-    clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
   }
   await stream.close().catch(() => stream.abort(new Error('closed')))
   if (!reply) throw new CatchupFailed('the peer closed the stream without an offer')

@@ -14,6 +14,10 @@ import { peer, tcpAddr, waitFor, type TestPeer, http } from './p2p-helpers.ts'
 import { SNAPSHOT_PROTOCOL, requestSnapshotOffer } from '../../src/p2p/snapshot-offers.ts'
 import { frame } from '../../src/p2p/frames.ts'
 import { stringifyTyped } from '../../src/core/typed-json.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createServer } from 'node:net'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 
 const COUNTER = `
 function compute(base, req)
@@ -131,4 +135,16 @@ describe('p2p: a late Node node starts from a snapshot offered by its peers', ()
       expect(err?.message).toMatch(w)
     }
   })
+
+  it('a peer that cannot be dialled is CatchupFailed too, not a libp2p error', async () => {
+    // A port on 127.0.0.1 that refuses connections: taken, then closed.
+    const port = await new Promise<number>((ok) => { const srv = createServer(); srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => ok(p)) }) })
+    // A peer this node has no connection to (a connected one would be reached over that connection).
+    const stranger = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const to = multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${stranger.toString()}`)
+    const err = await requestSnapshotOffer(a.host.libp2p, to, pid, 1, { timeoutMs: 3000 }).then(() => undefined, (e: Error) => e)
+    expect(err?.name).toBe('CatchupFailed')
+    expect(err?.message).toMatch(/cannot open|no answer to the snapshot offer dial/)
+  })
 })
+
