@@ -11,6 +11,9 @@
  * `chunks/<sha-256 of its encoding>`, and the entry keeps a marker naming its
  * chunks. A list that grew at either end keeps all its chunks but the one at
  * that end, so a slot writes a few hundred bytes of history, not all of it.
+ * A new first chunk stays inline in the entry (kind `h`: the list becomes
+ * [Link(HEAD_MARK + names), …its items]), so a history growing at its start
+ * costs no chunk entry a slot, only one when its first chunk closes.
  *
  * Transparent: `read` gives back the value as written. The marker is a Link
  * whose id starts with MARK, inside an entry of kind `chunked` only (a value
@@ -31,6 +34,10 @@ const MAX_CHUNK = 512
 /** A boundary follows an item whose hash has these low bits set (one item in 64). */
 const BOUNDARY_MASK = 63
 const MARK = 'ao-tab-chunks '
+/** Marks a list kept as its first chunk's items after this Link, then the named chunks (entries of kind `h`). */
+const HEAD_MARK = 'ao-tab-chunks+head '
+/** What a marker-like Link starts with: either marker. */
+const MARK_PREFIX = 'ao-tab-chunks'
 export const CHUNKS_GROUP = 'chunks'
 const MAX_DEPTH = 100
 
@@ -104,6 +111,14 @@ function chunkName(list: Value[], start: number, end: number): { name: string; c
   return { name, chunk, encoded: bytes }
 }
 
+/** A chunk's name when it was named lately (the same items), without encoding or hashing it. */
+function recentName(list: Value[], start: number, end: number): string | undefined {
+  const hit = recentNames.get(list[start]!)
+  if (hit === undefined || hit.items.length !== end - start) return undefined
+  for (let i = 0; i < hit.items.length; i++) if (hit.items[i] !== list[start + i]) return undefined
+  return hit.name
+}
+
 /**
  * The entries that store `value` at `path`: its chunks not in `known` nor in
  * `pending` (chunks already among the entries of the same batch, which it
@@ -116,22 +131,41 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
   const seen = new Set<string>()
   // A Link named like a marker where a read would join one: the value is stored as it is.
   let marked = false
+  let heads = false
   const cut = (v: Value, depth: number): Value => {
-    if (v instanceof Link) { if (v.id.startsWith(MARK)) marked = true; return v }
+    if (v instanceof Link) { if (v.id.startsWith(MARK_PREFIX)) marked = true; return v }
     if (depth > MAX_DEPTH) return v
     if (Array.isArray(v)) {
-      if (v.length < CHUNK_MIN) return v
+      if (v.length < CHUNK_MIN) {
+        // A short list a read would take for a head-marked one.
+        if (v[0] instanceof Link && v[0].id.startsWith(MARK_PREFIX)) marked = true
+        return v
+      }
       const names: string[] = []
+      let head: Value[] | undefined
       let start = 0
       for (let i = 0; i < v.length; i++) {
         if (i + 1 < v.length && i + 1 - start < MAX_CHUNK && !endsChunk(v[i]!)) continue
-        const { name, chunk, encoded } = chunkName(v, start, i + 1)
+        const end = i + 1
+        // The first chunk of a list of several, when it is new (a history that grows at its start
+        // changes only that one every slot), stays in the entry: one row less, nothing hashed.
+        if (start === 0 && end < v.length) {
+          const known0 = recentName(v, 0, end)
+          if (known0 === undefined || (!known?.has(known0) && !pending.has(known0) && !seen.has(known0))) {
+            head = v.slice(0, end)
+            start = end
+            continue
+          }
+        }
+        const { name, chunk, encoded } = chunkName(v, start, end)
         names.push(name)
         if (!seen.has(name) && !known?.has(name)) chunks.push({ path: name, entry: { kind: 'value', value: chunk }, ...(encoded ? { encoded } : {}) })
         seen.add(name)
-        start = i + 1
+        start = end
       }
-      return new Link(MARK + names.join(' '))
+      if (head === undefined) return new Link(MARK + names.join(' '))
+      heads = true
+      return [new Link(HEAD_MARK + names.join(' ')), ...head]
     }
     if (isMessage(v)) {
       let out: Message | undefined
@@ -148,22 +182,29 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
   if (stored === value || marked) return [{ path, entry: { kind: 'value', value } }]
   const fresh = chunks.filter((c) => !pending.has(c.path))
   for (const c of fresh) pending.add(c.path)
-  return [...fresh, { path, entry: { kind: 'chunked', value: stored } }]
+  return [...fresh, { path, entry: { kind: 'chunked', value: stored, ...(heads ? { heads: true as const } : {}) } }]
 }
 
-/** A `chunked` entry's value with its lists put back together from their chunks. */
-export async function joinChunks(value: Stored, readChunk: (path: string) => Promise<Entry | undefined>, where: string): Promise<Stored> {
+/**
+ * A `chunked` entry's value with its lists put back together from their
+ * chunks. Head-marked lists (a first chunk kept inline) are read only in
+ * entries written with them (`heads`); an older entry's lists are as written.
+ */
+export async function joinChunks(entry: { value: Stored; heads?: boolean }, readChunk: (path: string) => Promise<Entry | undefined>, where: string): Promise<Stored> {
+  const chunksOf = async (spec: string, out: Value[]): Promise<Value[]> => {
+    // The chunks are read side by side (a long history is many of them), then joined in order.
+    const names = spec === '' ? [] : spec.split(' ')
+    const parts = await Promise.all(names.map(readChunk))
+    parts.forEach((e, i) => {
+      if (e === undefined || e.kind !== 'value' || !Array.isArray(e.value)) throw new StoreCorrupt(`${where}: chunk ${names[i]} is missing`)
+      for (const x of e.value) out.push(x)
+    })
+    return out
+  }
   const join = async (v: Value, depth: number): Promise<Value> => {
-    if (v instanceof Link && v.id.startsWith(MARK)) {
-      // The chunks are read side by side (a long history is many of them), then joined in order.
-      const names = v.id.slice(MARK.length).split(' ')
-      const parts = await Promise.all(names.map(readChunk))
-      const out: Value[] = []
-      parts.forEach((e, i) => {
-        if (e === undefined || e.kind !== 'value' || !Array.isArray(e.value)) throw new StoreCorrupt(`${where}: chunk ${names[i]} is missing`)
-        for (const x of e.value) out.push(x)
-      })
-      return out
+    if (v instanceof Link && v.id.startsWith(MARK)) return chunksOf(v.id.slice(MARK.length), [])
+    if (entry.heads === true && Array.isArray(v) && v[0] instanceof Link && v[0].id.startsWith(HEAD_MARK)) {
+      return chunksOf(v[0].id.slice(HEAD_MARK.length), v.slice(1))
     }
     if (depth > MAX_DEPTH) return v
     if (isMessage(v)) {
@@ -177,7 +218,7 @@ export async function joinChunks(value: Stored, readChunk: (path: string) => Pro
     }
     return v
   }
-  return await join(value as Value, 0) as Stored
+  return await join(entry.value as Value, 0) as Stored
 }
 
 /** Chunk paths a store has written, remembered so that a growing list's unchanged chunks are not written again. */

@@ -24,9 +24,10 @@
  * A store entry wraps one value or one link target with a checksum, so that
  * bytes torn by a crash (or by a disk) are never taken for a valid entry:
  *
- *   entry := "AOE" version(1) kind('v' | 'l' | 'c') len payload sha256(payload)[0..8]
+ *   entry := "AOE" version(1) kind('v' | 'l' | 'c' | 'h') len payload sha256(payload)[0..8]
  *
- * Kind 'c' holds a value whose long lists are stored in chunks (src/store/chunks.ts).
+ * Kind 'c' holds a value whose long lists are stored in chunks (src/store/chunks.ts); kind 'h' the
+ * same, where a list may keep its first chunk inline.
  */
 import { sha256 } from '../crypto/hash.ts'
 import { Atom, Float, Link, emptyMessage, type Message, type Value } from '../core/value.ts'
@@ -289,16 +290,19 @@ const MAGIC = [0x41, 0x4f, 0x45] // "AOE"
 const ENTRY_VERSION = 1
 const SUM = 8
 
-export type Entry = { kind: 'value'; value: Stored } | { kind: 'link'; target: string } | { kind: 'chunked'; value: Stored }
+/** `heads`: some of its lists keep their first chunk inline (src/store/chunks.ts), kind byte `h`. */
+export type Entry = { kind: 'value'; value: Stored } | { kind: 'link'; target: string } | { kind: 'chunked'; value: Stored; heads?: true }
 
-const KIND_BYTE = { value: 0x76, link: 0x6c, chunked: 0x63 } as const
+const KIND_BYTE = { value: 0x76, link: 0x6c, chunked: 0x63, heads: 0x68 } as const
 
 /** One operation of a persistent store's `batch`. */
 export type StoreOp = { op: 'write'; path: string; value: Stored } | { op: 'link'; path: string; target: string }
 
 /** A store entry: header, payload, checksum. */
 export function encodeEntry(e: Entry): Uint8Array {
-  return e.kind === 'link' ? entryBytes(e.kind, utf8Exact(e.target)) : withEncoding(e.value, (payload) => entryBytes(e.kind, payload))
+  if (e.kind === 'link') return entryBytes(KIND_BYTE.link, utf8Exact(e.target))
+  const kind = e.kind === 'chunked' ? (e.heads === true ? KIND_BYTE.heads : KIND_BYTE.chunked) : KIND_BYTE.value
+  return withEncoding(e.value, (payload) => entryBytes(kind, payload))
 }
 
 /**
@@ -309,19 +313,19 @@ export function encodeEntry(e: Entry): Uint8Array {
 export function valueEntryWithDigest(v: Value): { bytes: Uint8Array; digest: Uint8Array } {
   return withEncoding(v, (payload) => {
     const digest = sha256(payload)
-    return { bytes: entryBytes('value', payload, digest), digest }
+    return { bytes: entryBytes(KIND_BYTE.value, payload, digest), digest }
   })
 }
 
 /** magic, version, kind, the payload with its length (a varint), its checksum: one copy of the payload. */
-function entryBytes(kind: Entry['kind'], payload: Uint8Array, digest: Uint8Array = sha256(payload)): Uint8Array {
+function entryBytes(kind: number, payload: Uint8Array, digest: Uint8Array = sha256(payload)): Uint8Array {
   let lenBytes = 1
   for (let n = payload.length; n >= 0x80; n = Math.floor(n / 0x80)) lenBytes++
   const out = new Uint8Array(MAGIC.length + 2 + lenBytes + payload.length + SUM)
   let p = 0
   for (const b of MAGIC) out[p++] = b
   out[p++] = ENTRY_VERSION
-  out[p++] = KIND_BYTE[kind]
+  out[p++] = kind
   p = putUint(out, p, payload.length)
   out.set(payload, p)
   out.set(digest.subarray(0, SUM), p + payload.length)
@@ -336,7 +340,7 @@ export function decodeEntry(bytes: Uint8Array, where = 'entry'): Entry {
   const version = r.byte()
   if (version !== ENTRY_VERSION) r.fail(`entry version ${version} is not supported`)
   const kind = r.byte()
-  if (kind !== KIND_BYTE.value && kind !== KIND_BYTE.link && kind !== KIND_BYTE.chunked) r.fail('unknown entry kind')
+  if (kind !== KIND_BYTE.value && kind !== KIND_BYTE.link && kind !== KIND_BYTE.chunked && kind !== KIND_BYTE.heads) r.fail('unknown entry kind')
   const payload = r.bytes()
   const sum = r.take(SUM)
   if (r.pos !== bytes.length) r.fail('trailing bytes')
@@ -346,5 +350,6 @@ export function decodeEntry(bytes: Uint8Array, where = 'entry'): Entry {
     try { return { kind: 'link', target: dec.decode(payload) } } catch { return r.fail('invalid UTF-8 link target') }
   }
   const value = decodeValue(payload, StoreCorrupt, `${where}: `) as Stored
+  if (kind === KIND_BYTE.heads) return { kind: 'chunked', value, heads: true }
   return kind === KIND_BYTE.chunked ? { kind: 'chunked', value } : { kind: 'value', value }
 }

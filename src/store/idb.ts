@@ -97,7 +97,7 @@ export class IdbStore implements Store {
       const e = await this.readEntry(p)
       if (e === undefined) return undefined
       if (e.kind === 'value') return e.value
-      if (e.kind === 'chunked') return joinChunks(e.value, (c) => this.readEntry(c), `${this.name} ${p}`)
+      if (e.kind === 'chunked') return joinChunks(e, (c) => this.readEntry(c), `${this.name} ${p}`)
       p = normalize(e.target)
     }
     throw new InvalidPath(`link chain too long at ${path}`)

@@ -156,10 +156,14 @@ export function storeContract(b: Backend): void {
       const s = await b.make()
       const list = Array.from({ length: 700 }, (_, i) => `item ${i}`)
       const v = message({ odd: new Link('ao-tab-chunks chunks/not-a-chunk'), list })
+      // A short list that starts as a head-marked one would, beside a long list.
+      const w = message({ short: [new Link('ao-tab-chunks+head chunks/not-a-chunk'), 'a', 'b'], list })
       await s.write('odd', v)
+      await s.write('odd2', w)
       await s.write('top', list)
       const again = b.reopen ? await b.reopen(s) : s
       expectSame(await again.read('odd'), v)
+      expectSame(await again.read('odd2'), w)
       expectSame(await again.read('top'), list)
     })
 

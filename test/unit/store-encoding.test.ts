@@ -5,7 +5,7 @@ import { decodeValue, encodeValue, decodeEntry, encodeEntry, withEncoding } from
 import { entriesFor, entryBytesOf } from '../../src/store/chunks.ts'
 import { sha256 } from '../../src/crypto/hash.ts'
 import { toB64Url } from '../../src/core/bytes.ts'
-import { Atom, Float, Link, message } from '../../src/core/value.ts'
+import { Atom, Float, Link, message, type Message } from '../../src/core/value.ts'
 import { arbValue, exactValues, expectSame } from './store-contract.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -109,17 +109,32 @@ describe('value encoding', () => {
 describe('chunk entries', () => {
   it('a chunk is encoded once: its entry bytes are encodeEntry\'s, and its name is the SHA-256 of its encoding', () => {
     fc.assert(fc.property(fc.array(fc.oneof(fc.string({ maxLength: 50 }), fc.bigInt()), { minLength: 300, maxLength: 1500 }), fc.string(), (list, salt) => {
-      // A fresh list (the salt) so that no chunk name is remembered from an earlier run.
-      const writes = entriesFor('k', message({ h: [salt, ...list] }))
+      // Items no earlier run had (the salt and the position in each): every chunk is named afresh.
+      const items = list.map((x, i) => `${salt}:${i}:${String(x)}`)
+      const writes = entriesFor('k', message({ h: items }))
       const chunks = writes.filter((w) => w.path.startsWith('chunks/'))
       expect(chunks.length).toBeGreaterThan(0)
-      // The first chunk starts with the fresh salt: named just now, so its bytes came with its name.
-      expect(chunks[0]!.encoded).toBeDefined()
       for (const w of chunks) {
+        // Named just now, so its bytes came with its name.
+        expect(w.encoded).toBeDefined()
         expect(hex(entryBytesOf(w))).toBe(hex(encodeEntry(w.entry)))
         expect(w.path).toBe('chunks/' + toB64Url(withEncoding((w.entry as { value: unknown[] }).value as never, sha256)))
       }
     }), { numRuns: 30 })
   })
-})
 
+  it('a new first chunk stays in the entry (kind h); the entry reads back whole, and the kind byte says so', () => {
+    const list = Array.from({ length: 1200 }, (_, i) => `first-chunk-test-${i}`.padEnd(43, 'q'))
+    const writes = entriesFor('k', message({ h: list, n: 1n }))
+    const entry = writes[writes.length - 1]!.entry
+    expect(entry).toMatchObject({ kind: 'chunked', heads: true })
+    const bytes = encodeEntry(entry)
+    expect(bytes[4]).toBe(0x68)
+    expect(decodeEntry(bytes)).toEqual(entry)
+    // An entry of kind c (written before heads existed) keeps such a list as it is.
+    const v = (entry as { value: Message }).value
+    const old = encodeEntry({ kind: 'chunked', value: v })
+    expect(bytes[4]).not.toBe(old[4])
+    expect(decodeEntry(old)).toEqual({ kind: 'chunked', value: v })
+  })
+})
