@@ -170,6 +170,13 @@ function flatListId(list: Value[]): string | null {
   return flatHmac(flatListBase(list))
 }
 
+/** After list key `cur`, the next of 1..n in their byte order (1, 10, 100, 11, …): a walk of the 10-ary trie. */
+function nextListKey(cur: number, n: number): number {
+  if (cur * 10 <= n) return cur * 10
+  while (cur % 10 === 9 || cur + 1 > n) cur = Math.floor(cur / 10)
+  return cur + 1
+}
+
 /** flatListId's signature base (null: the general path). */
 function flatListBase(list: Value[]): string | null {
   const n = list.length
@@ -183,11 +190,7 @@ function flatListBase(list: Value[]): string | null {
   for (let i = 0; i < n; i++) {
     keys[i] = String(cur)
     values[i] = list[cur - 1]!
-    if (cur * 10 <= n) cur *= 10
-    else {
-      while (cur % 10 === 9 || cur + 1 > n) cur = Math.floor(cur / 10)
-      cur += 1
-    }
+    cur = nextListKey(cur, n)
   }
   return flatBase(keys, values, '.="list"')
 }
@@ -219,11 +222,7 @@ function stringListBase(list: Value[]): string | undefined {
   for (let i = 0; i < n; i++) {
     if (cur <= KEEP_POSITIONS) { lines += LINE_HEADS[cur]! + (list[cur - 1] as string) + '\n'; names += NAMES[cur]! }
     else { lines += '"' + cur + '": ' + (list[cur - 1] as string) + '\n'; names += '"' + cur + '" ' }
-    if (cur * 10 <= n) cur *= 10
-    else {
-      while (cur % 10 === 9 || cur + 1 > n) cur = Math.floor(cur / 10)
-      cur += 1
-    }
+    cur = nextListKey(cur, n)
   }
   return lines + '"ao-types": .="list"\n"@signature-params": (' + names + '"ao-types");alg="hmac-sha256";keyid="ao"'
 }

@@ -7,7 +7,7 @@
  * before any task. A compute of many slots is such a chain, and while it ran
  * an IndexedDB transaction's completion (a task) waited behind it — in the
  * Chromium token bench the result writer's first transaction of a run took
- * 140–220 ms instead of 25–40, until the queue was full and compute stopped.
+ * 141–223 ms instead of 22–40, until the queue was full and compute stopped.
  *
  * `setTimeout(0)` is clamped to 4 ms once nested five deep in a browser, so a
  * page or worker posts to itself through a MessageChannel; Node has

@@ -87,19 +87,16 @@ const recentNames = new Map<Value, { items: Value[]; name: string }>()
 const MAX_RECENT = 20_000
 
 function chunkName(list: Value[], start: number, end: number): { name: string; chunk: Value[]; encoded?: Uint8Array } {
-  // Only chunks of strings, integers, booleans and null: values that cannot change under the same identity.
+  // A hit's items are all primitive (below), so the very same items (===) make the same chunk.
+  const hit = recentChunk(list, start, end)
+  if (hit) return { name: hit.name, chunk: hit.items }
+  // Only chunks of strings, integers, booleans and null are remembered: values that cannot change under the same identity.
   let plain = true
   for (let i = start; i < end; i++) {
     const x = list[i]
     if (x !== null && typeof x === 'object') { plain = false; break }
   }
   const first = list[start]!
-  const hit = plain ? recentNames.get(first) : undefined
-  if (hit && hit.items.length === end - start) {
-    let same = true
-    for (let i = 0; i < hit.items.length; i++) if (hit.items[i] !== list[start + i]) { same = false; break }
-    if (same) return { name: hit.name, chunk: hit.items }
-  }
   const chunk = list.slice(start, end)
   // Encoded once: its name is the hash of its encoding, and the same bytes are its entry.
   const { bytes, digest } = valueEntryWithDigest(chunk)
@@ -111,12 +108,12 @@ function chunkName(list: Value[], start: number, end: number): { name: string; c
   return { name, chunk, encoded: bytes }
 }
 
-/** A chunk's name when it was named lately (the same items), without encoding or hashing it. */
-function recentName(list: Value[], start: number, end: number): string | undefined {
+/** The chunk of these items when it was named lately (the very same items), without encoding or hashing it. */
+function recentChunk(list: Value[], start: number, end: number): { items: Value[]; name: string } | undefined {
   const hit = recentNames.get(list[start]!)
   if (hit === undefined || hit.items.length !== end - start) return undefined
   for (let i = 0; i < hit.items.length; i++) if (hit.items[i] !== list[start + i]) return undefined
-  return hit.name
+  return hit
 }
 
 /**
@@ -150,7 +147,7 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
         // The first chunk of a list of several, when it is new (a history that grows at its start
         // changes only that one every slot), stays in the entry: one row less, nothing hashed.
         if (start === 0 && end < v.length) {
-          const known0 = recentName(v, 0, end)
+          const known0 = recentChunk(v, 0, end)?.name
           if (known0 === undefined || (!known?.has(known0) && !pending.has(known0) && !seen.has(known0))) {
             head = v.slice(0, end)
             start = end

@@ -244,11 +244,11 @@ function simpleHmacBase(t: Tabm): Uint8Array | null {
   if (ids !== undefined) {
     sortKeys(ids)
     aoIds = ''
-    for (let i = 0; i < ids.length; i++) {
-      const v = t[ids[i]!] as string
-      // What sfString refuses, the general path refuses too, with its error.
-      for (let j = 0; j < v.length; j++) { const c = v.charCodeAt(j); if (c < 0x20 || c > 0x7e) return null }
-      aoIds += (i > 0 ? ', ' : '') + ids[i] + '=' + sfString(v)
+    try {
+      for (let i = 0; i < ids.length; i++) aoIds += (i > 0 ? ', ' : '') + ids[i] + '=' + sfString(t[ids[i]!] as string)
+    } catch {
+      // What sfString refuses, the general path refuses too, with its own error.
+      return null
     }
     if (utf8Length(aoIds) > MAX_HEADER_LENGTH) return null
     keys.push('ao-ids')
