@@ -1,5 +1,7 @@
 /** CLI input/output helpers (Node only). */
 import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { loadJwk, type Wallet } from '../crypto/wallet.ts'
 import { BadInput } from '../core/errors.ts'
 
 export class CliUsage extends BadInput {}
@@ -39,4 +41,15 @@ export function parseArgs(argv: string[], valued: string[], flags: string[]): { 
     } else rest.push(a)
   }
   return { opts, rest }
+}
+
+/** A wallet from a JWK file (`--wallet`): a missing or non-JSON file is BadInput. */
+export async function walletFromFile(file: string): Promise<Wallet> {
+  let jwk: unknown
+  try {
+    jwk = JSON.parse(await readFile(file, 'utf8'))
+  } catch (e) {
+    throw new BadInput(`--wallet ${file}: ${(e as NodeJS.ErrnoException).code ?? 'not a JSON file'}`)
+  }
+  return loadJwk(jwk as object)
 }

@@ -18,19 +18,17 @@
 import '../p2p/polyfill.ts'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { readFile } from 'node:fs/promises'
 import { createNode } from '../node/node.ts'
 import { FsStore } from '../store/fs.ts'
 import { MemoryStore } from '../store/memory.ts'
 import type { Store } from '../store/store.ts'
 import { openFsBlocks } from '../snapshot/fs-blockstore.ts'
-import { generateWallet, loadJwk, type Wallet } from '../crypto/wallet.ts'
-import { BadInput } from '../core/errors.ts'
+import { generateWallet } from '../crypto/wallet.ts'
 import { createHost } from '../p2p/host.ts'
 import { loadOrCreatePeerKey, PEER_KEY_FILE } from '../p2p/peer-key-fs.ts'
 import { joinNetwork } from '../p2p/network.ts'
 import type { Blockstore } from 'interface-blockstore'
-import { CliUsage, parseArgs } from './io.ts'
+import { CliUsage, parseArgs, walletFromFile } from './io.ts'
 
 export const DEFAULT_RELAY_PORT = 9090
 export const DEFAULT_RELAY_WS_PORT = 9091
@@ -39,16 +37,6 @@ export function portOption(v: string | true | undefined, name: string, dflt: num
   const port = v === undefined ? dflt : Number(v)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsage(`--${name} must be 0..65535, got ${String(v)}`)
   return port
-}
-
-export async function walletFromFile(file: string): Promise<Wallet> {
-  let jwk: unknown
-  try {
-    jwk = JSON.parse(await readFile(file, 'utf8'))
-  } catch (e) {
-    throw new BadInput(`--wallet ${file}: ${(e as NodeJS.ErrnoException).code ?? 'not a JSON file'}`)
-  }
-  return loadJwk(jwk as object)
 }
 
 export async function relayCommand(args: string[]): Promise<number> {

@@ -39,12 +39,12 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createReadStream } from 'node:fs'
-import { mkdir, readFile, realpath, stat } from 'node:fs/promises'
+import { mkdir, realpath, stat } from 'node:fs/promises'
 import { extname, join, resolve, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { createNode, type AoNode } from '../node/node.ts'
 import { handleHttpReply, type HttpReply } from '../node/http.ts'
-import { loadJwk, generateWallet, type Wallet } from '../crypto/wallet.ts'
+import { generateWallet } from '../crypto/wallet.ts'
 import { MemoryStore } from '../store/memory.ts'
 import { FsStore } from '../store/fs.ts'
 import { flushResults } from '../devices/process.ts'
@@ -53,7 +53,7 @@ import type { Blocks } from '../snapshot/blocks.ts'
 import { openFsBlocks } from '../snapshot/fs-blockstore.ts'
 import type { Blockstore } from 'interface-blockstore'
 import { BadInput } from '../core/errors.ts'
-import { CliUsage, parseArgs } from './io.ts'
+import { CliUsage, parseArgs, walletFromFile } from './io.ts'
 
 export const DEFAULT_PORT = 8734
 export const DEFAULT_HOST = '127.0.0.1'
@@ -272,16 +272,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
 // ---------------------------------------------------------------- the command
 
-async function loadWallet(file: string): Promise<Wallet> {
-  let jwk: unknown
-  try {
-    jwk = JSON.parse(await readFile(file, 'utf8'))
-  } catch (e) {
-    throw new BadInput(`--wallet ${file}: ${(e as NodeJS.ErrnoException).code ?? 'not a JSON file'}`)
-  }
-  return loadJwk(jwk as object)
-}
-
 /** The values of a repeatable option (`--name V` or `--name=V`), and the other arguments. */
 export function takeRepeated(args: string[], name: string): { values: string[]; others: string[] } {
   const values: string[] = []
@@ -305,7 +295,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const port = opts['port'] === undefined ? DEFAULT_PORT : Number(opts['port'])
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsage(`--port must be 0..65535, got ${String(opts['port'])}`)
   const host = typeof opts['host'] === 'string' ? opts['host'] : DEFAULT_HOST
-  const wallet = typeof opts['wallet'] === 'string' ? await loadWallet(opts['wallet']) : await generateWallet()
+  const wallet = typeof opts['wallet'] === 'string' ? await walletFromFile(opts['wallet']) : await generateWallet()
   let store: Store = new MemoryStore()
   let blocks: Blocks | undefined
   if (typeof opts['store'] === 'string') {

@@ -9,7 +9,7 @@
  *                (listening on /webrtc: signalled over the relayed connection,
  *                then direct)
  *   security     noise; muxer yamux; identify, ping
- *   pubsub       gossipsub as host.ts sets it up (StrictSign, content IDs)
+ *   pubsub       gossipsub as pubsub.ts sets it up (StrictSign, content IDs)
  *   blocks       Helia light + bitswap over the page's blockstore (the
  *                worker's IndexedDB blockstore `ao-tab-blocks`, opened here too)
  *   gater        libp2p's browser default refuses ws:// and private or loopback
@@ -42,7 +42,8 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { gossipsub, type GossipsubMessage, type GossipsubOpts } from '@libp2p/gossipsub'
+import type { GossipsubMessage, GossipsubOpts } from '@libp2p/gossipsub'
+import { pubsubService } from './pubsub.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createHeliaLight } from 'helia'
@@ -53,7 +54,6 @@ import * as dagCbor from '@ipld/dag-cbor'
 import type { Blockstore } from 'interface-blockstore'
 import type { Connection, PrivateKey, ServiceMap } from '@libp2p/interface'
 import { binaryText, type Value } from '../core/value.ts'
-import { sha256 } from '../crypto/hash.ts'
 import { networkedBlocks } from './networked-blocks.ts'
 import { decodePayload } from './payload.ts'
 import { NODES_TOPIC } from './topics.ts'
@@ -103,8 +103,6 @@ export interface BrowserHost extends Host {
 
 const PING_PROTOCOL = '/ipfs/ping/1.0.0'
 
-const contentMsgId = (msg: { data: Uint8Array }): Uint8Array => sha256(msg.data)
-
 const isWebRtc = (a: string): boolean => a.includes('/p2p-circuit/webrtc/')
 const isCircuit = (a: string): boolean => a.includes('/p2p-circuit')
 /** Dialable first: WebRTC via a relay, then plain circuits, then the rest. */
@@ -133,12 +131,7 @@ export async function createBrowserHost(o: BrowserHostOptions = {}): Promise<Bro
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub({
-        allowPublishToZeroTopicPeers: true,
-        ignoreDuplicatePublishError: true,
-        msgIdFn: contentMsgId,
-        ...o.gossipsub,
-      }),
+      pubsub: pubsubService(o.gossipsub),
     } as Libp2pOptions<ServiceMap>['services'],
   }
   const blockstore = o.blockstore ?? new MemoryBlockstore()

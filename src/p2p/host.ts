@@ -3,7 +3,7 @@
  *
  *   transports   TCP and WebSockets, listening on 127.0.0.1 unless told otherwise
  *   security     noise; muxer yamux; identify, ping
- *   pubsub       gossipsub (@libp2p/gossipsub, the libp2p-3 one), StrictSign:
+ *   pubsub       gossipsub as pubsub.ts sets it up (@libp2p/gossipsub, the libp2p-3 one), StrictSign:
  *                a gossip message's `from` is its publisher's peer ID, signed
  *   relay mode   also a circuit-relay v2 server (browsers reserve slots on it)
  *   blocks       Helia (light) with bitswap over the node's blockstore, so the
@@ -23,7 +23,8 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
-import { gossipsub, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
+import { pubsubService } from './pubsub.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createHeliaLight, type Helia } from 'helia'
@@ -33,7 +34,6 @@ import { MemoryBlockstore } from 'blockstore-core'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { Blockstore } from 'interface-blockstore'
 import type { PrivateKey, ServiceMap } from '@libp2p/interface'
-import { sha256 } from '../crypto/hash.ts'
 import type { Blocks } from '../snapshot/blocks.ts'
 import { networkedBlocks } from './networked-blocks.ts'
 
@@ -78,9 +78,6 @@ export interface Host {
   stop(): Promise<void>
 }
 
-/** gossipsub's message ID: SHA-256 of the data (payloads are canonical, see payload.ts). */
-const contentMsgId = (msg: { data: Uint8Array }): Uint8Array => sha256(msg.data)
-
 export async function createHost(opts: HostOptions = {}): Promise<Host> {
   const mode = opts.mode ?? 'node'
   const ip = opts.host ?? DEFAULT_P2P_HOST
@@ -91,14 +88,8 @@ export async function createHost(opts: HostOptions = {}): Promise<Host> {
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
-    pubsub: gossipsub({
-      allowPublishToZeroTopicPeers: true,
-      ignoreDuplicatePublishError: true,
-      msgIdFn: contentMsgId,
-      // The relay forwards for browsers behind it; peer exchange helps them find each other.
-      doPX: mode === 'relay',
-      ...opts.gossipsub,
-    }),
+    // The relay forwards for browsers behind it; peer exchange helps them find each other.
+    pubsub: pubsubService({ doPX: mode === 'relay', ...opts.gossipsub }),
   }
   if (mode === 'relay') services['relay'] = circuitRelayServer({ reservations: { maxReservations: 1024 } })
   const libp2pOptions: Libp2pOptions<ServiceMap> = {

@@ -23,50 +23,36 @@ import { AoError, BadInput, SnpRelayFailed } from '../core/errors.ts'
 import { commitMessage } from '../codecs/commitments.ts'
 import { generateEvidence, verifyEvidence, type EvidenceVerification, type SnpHardware, type VerifyEvidenceOptions } from '../snp/evidence.ts'
 import type { Wallet } from '../crypto/wallet.ts'
+import { readFrames, sendFrame } from './frames.ts'
+import { InvalidPayload, PayloadTooLarge } from './errors.ts'
 
 export const SNP_RELAY_PROTOCOL = '/ao-tab/snp/1.0.0'
-const MAX_REQUEST = 4 + 64
-const MAX_RESPONSE = 256 * 1024
+const MAX_REQUEST = 64
+const MAX_RESPONSE = 256 * 1024 - 4
 
 type Node = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
 /** A peer ID or its multiaddr(s), as libp2p dials them. */
 export type SnpPeer = Parameters<Libp2p['dialProtocol']>[0]
 
-function frame(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + payload.length)
-  new DataView(out.buffer).setUint32(0, payload.length, false)
-  out.set(payload, 4)
-  return out
-}
-
-/** Read one length-prefixed frame from a stream. */
+/**
+ * Read the one frame a side sends (src/p2p/frames.ts), as SnpRelayFailed:
+ * a frame over `max` bytes, a stream that ends inside it or before it, or
+ * the deadline.
+ */
 async function readFrame(stream: Stream, max: number, signal?: AbortSignal): Promise<Uint8Array> {
-  let buf = new Uint8Array(0)
   const onAbort = (): void => stream.abort(new SnpRelayFailed('the SNP relay timed out'))
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
-    for await (const chunk of stream) {
-      const c = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-      const next = new Uint8Array(buf.length + c.length)
-      next.set(buf)
-      next.set(c, buf.length)
-      buf = next
-      if (buf.length >= 4) {
-        const len = new DataView(buf.buffer).getUint32(0, false)
-        if (4 + len > max) throw new SnpRelayFailed(`an SNP relay frame of ${len} bytes is over the ${max - 4}-byte limit`)
-        if (buf.length >= 4 + len) return buf.slice(4, 4 + len)
-      }
-    }
+    for await (const f of readFrames(stream, max)) return f
+  } catch (e) {
+    if (signal?.aborted) throw new SnpRelayFailed('the SNP relay timed out')
+    if (e instanceof PayloadTooLarge || e instanceof InvalidPayload) throw new SnpRelayFailed(`an SNP relay frame: ${e.message}`)
+    throw e
   } finally {
     signal?.removeEventListener('abort', onAbort)
   }
   if (signal?.aborted) throw new SnpRelayFailed('the SNP relay timed out')
-  throw new SnpRelayFailed('the SNP relay stream ended before a whole frame arrived')
-}
-
-async function send(stream: Stream, payload: Uint8Array): Promise<void> {
-  if (!stream.send(frame(payload))) await stream.onDrain()
-  await stream.close()
+  throw new SnpRelayFailed('the SNP relay stream ended before a frame arrived')
 }
 
 /** What the hardware peer answers a challenge with: the signed snp@1.0 generate evidence. */
@@ -91,7 +77,8 @@ export async function handleSnpRelay(node: Node, answer: SnpAnswer): Promise<voi
       reply['message'] = String((e as Error)?.message ?? e)
     }
     try {
-      await send(stream, utf8(stringifyTyped(reply)))
+      await sendFrame(stream, utf8(stringifyTyped(reply)))
+      await stream.close()
     } catch (e) {
       stream.abort(e as Error)
     }
@@ -115,7 +102,7 @@ export async function requestSnpEvidence(node: Node, peer: SnpPeer, o: { challen
     throw new SnpRelayFailed(`cannot open ${SNP_RELAY_PROTOCOL} to the peer: ${(e as Error).message}`)
   }
   try {
-    if (!stream.send(frame(challenge))) await stream.onDrain({ signal })
+    await sendFrame(stream, challenge, signal)
     const bytes = await readFrame(stream, MAX_RESPONSE, signal)
     let reply: ReturnType<typeof parseTypedJson>
     try { reply = parseTypedJson(fromUtf8(bytes)) } catch (e) { throw new SnpRelayFailed(`the peer's answer is not typed JSON: ${(e as Error).message}`) }

@@ -202,6 +202,17 @@ export class NodeWiring implements NetworkPort {
     this.waitingForPeer.get(pid)?.()
   }
 
+  /**
+   * Follow a process for a try (a forward, a find); the function returned
+   * drops it again unless it was followed before: a process nobody runs (a
+   * mistyped ID, say) is not kept.
+   */
+  private tryFollowing(pid: string): () => void {
+    const wasFollowed = this.follows.has(pid)
+    this.follow(pid)
+    return () => { if (!wasFollowed) this.unfollow(pid) }
+  }
+
   publish(pid: string, channel: Channel, msg: Message): Promise<{ id: string; recipients: string[] }> {
     return this.network.gossip.publish(pid, channel, msg)
   }
@@ -210,15 +221,14 @@ export class NodeWiring implements NetworkPort {
 
   async forward(pid: string, msg: Message): Promise<{ id: string; recipients: string[] }> {
     if (!(await validlySigned(msg))) throw new InvalidCommitment('a message forwarded to the scheduler must be signed, and its commitments must verify')
-    const wasFollowed = this.follows.has(pid)
-    this.follow(pid)
+    const giveUp = this.tryFollowing(pid)
     const net = this.network
     const end = Date.now() + (this.o.forwardWaitMs ?? 3_000)
     while (net.gossip.subscribers(pid, 'messages').length === 0 && Date.now() < end) await sleep(25)
     // Not published to nobody: gossip would then drop the same bytes as a duplicate when the client retries.
     const r = net.gossip.subscribers(pid, 'messages').length > 0 ? await net.publishMessage(pid, msg) : { id: messageId(msg, 'signed'), recipients: [] }
     if (r.recipients.length === 0) {
-      if (!wasFollowed) this.unfollow(pid) // a process nobody follows (a mistyped ID, say) is not kept
+      giveUp()
       throw new NoPeers(`no peer follows process ${pid}: the message reached no scheduler`)
     }
     this.counts.forwarded++
@@ -313,8 +323,7 @@ export class NodeWiring implements NetworkPort {
   async findProcess(pid: string, device: string): Promise<Message | undefined> {
     if (device !== 'process@1.0' || !isProcessId(pid) || this.closed) return undefined
     const store = this.node.store
-    const wasFollowed = this.follows.has(pid)
-    this.follow(pid)
+    const giveUp = this.tryFollowing(pid)
     const end = Date.now() + (this.o.findProcessMs ?? 5_000)
     for (;;) {
       const m = await store.read(pid)
@@ -326,7 +335,7 @@ export class NodeWiring implements NetworkPort {
       // Slot 0 is here but its process message not yet: do not spin.
       if (Date.now() - t < 5) await sleep(25)
     }
-    if (!wasFollowed) this.unfollow(pid) // an ID nobody runs (a mistyped one, say) is not kept
+    giveUp()
     return undefined
   }
 

@@ -131,3 +131,15 @@ describe('ao CLI', () => {
     }
   })
 })
+
+describe('--wallet files (serve, relay)', () => {
+  it('loads a JWK; a missing file or one that is not JSON is BadInput naming the file', async () => {
+    const { walletFromFile } = await import('../../src/cli/io.ts')
+    const w = await walletFromFile(KEY)
+    expect(w.address).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const missing = join(tmpdir(), 'no-such-wallet.json')
+    await expect(walletFromFile(missing)).rejects.toMatchObject({ name: 'BadInput', message: `--wallet ${missing}: ENOENT` })
+    const notJson = file('not-a-wallet.json', 'hello')
+    await expect(walletFromFile(notJson)).rejects.toMatchObject({ name: 'BadInput', message: `--wallet ${notJson}: not a JSON file` })
+  })
+})

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Stream } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
@@ -96,5 +97,29 @@ describe('SNP relay over libp2p (TCP, 127.0.0.1)', () => {
     await expect(requestSnpEvidence(browser, plain.getMultiaddrs())).rejects.toMatchObject({ name: 'SnpRelayFailed' })
     await expect(requestSnpEvidence(browser, hw.getMultiaddrs(), { challenge: new Uint8Array(4) })).rejects.toMatchObject({ name: 'BadInput' })
     expect(SNP_RELAY_PROTOCOL).toBe('/ao-tab/snp/1.0.0')
+  })
+
+  it('a peer that answers with an oversized frame, or stalls inside one, is a typed SnpRelayFailed', async () => {
+    const [huge, cut] = await Promise.all([node(), node()])
+    try {
+      // A length prefix of 1 GiB: refused at the prefix, nothing buffered.
+      await huge.handle(SNP_RELAY_PROTOCOL, async (stream) => {
+        stream.send(Uint8Array.from([0x40, 0, 0, 0, 1, 2, 3]))
+        await stream.close()
+      })
+      // A frame of 100 bytes of which 10 arrive, and then nothing.
+      const held: Stream[] = []
+      await cut.handle(SNP_RELAY_PROTOCOL, (stream) => {
+        stream.send(Uint8Array.from([0, 0, 0, 100, ...new Uint8Array(10)]))
+        held.push(stream)
+      })
+      await expect(requestSnpEvidence(browser, huge.getMultiaddrs())).rejects.toMatchObject({ name: 'SnpRelayFailed', message: expect.stringMatching(/1073741824 bytes is over the 262140-byte limit/) })
+      const t0 = Date.now()
+      await expect(requestSnpEvidence(browser, cut.getMultiaddrs(), { timeoutMs: 1000 })).rejects.toMatchObject({ name: 'SnpRelayFailed', message: 'the SNP relay timed out' })
+      expect(Date.now() - t0).toBeLessThan(5000)
+      for (const s of held) s.abort(new Error('test over'))
+    } finally {
+      await Promise.all([huge.stop(), cut.stop()])
+    }
   })
 })
