@@ -99,9 +99,11 @@ export class LuaCyclicValue extends BadInput {}
 /**
  * A table built from a JS value; `exact` when reading it back gives that value.
  * `was`: a mutable value's own values when it was pushed (a message's as key,
- * value, key, value…).
+ * value, key, value…). `read`: what it read as, when not exact, while it stays
+ * untouched (a signed message, whose `committed` keys come back as a list, is
+ * read several times a slot: through ao.get, ao.resolve, the result).
  */
-interface Twin { twin: Message | Value[]; exact: boolean; fp: Fingerprint | undefined; was?: Value[] }
+interface Twin { twin: Message | Value[]; exact: boolean; fp: Fingerprint | undefined; was?: Value[]; read?: Message | Value[] }
 
 function twinAsPushed(t: Twin): boolean {
   const { twin, was } = t
@@ -594,9 +596,13 @@ export class LuaMarshal {
     const { api, L } = this
     if (depth >= MAX_DEPTH) throw new LuaValueTooDeep('a Lua value nested more than 200 deep cannot be returned')
     const ptr = api._lua_topointer(L, at)
+    let asBuilt: Twin | undefined
     if (this.memory !== null && this.isUntouched(ptr)) {
       const t = this.twinAt(ptr)!
       if (t.exact) return freezeMessage(t.twin)
+      // Untouched, it reads as it read before.
+      if (t.read !== undefined) return t.read
+      asBuilt = t
     }
     if (this.onPath.has(ptr)) throw new LuaCyclicValue('cannot convert a table that contains itself')
     if (!api._lua_checkstack(L, 4)) throw new LuaValueTooDeep('the Lua stack cannot hold this value')
@@ -650,7 +656,9 @@ export class LuaMarshal {
     const twin = this.twinAt(ptr)?.twin
     // Frozen, so that their IDs are cached (src/core/id.ts): a process state's
     // unchanged parts are then hashed once, not on every slot.
-    return freezeMessage(twin !== undefined && sameShape(twin, out) ? twin : out)
+    const read = freezeMessage(twin !== undefined && sameShape(twin, out) ? twin : out)
+    if (asBuilt !== undefined) asBuilt.read = read
+    return read
   }
 }
 
