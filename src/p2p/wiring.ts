@@ -68,6 +68,8 @@ const PULL_EVERY_MS = 1_000
 
 /** Own attestations and disputes waiting to be kept, at most; past it the oldest copy is dropped (and reported). */
 export const MAX_KEEP_QUEUED = 4_096
+/** How many of its own attestations read back from the store a node keeps at hand to serve. */
+const MAX_KEPT_SERVED = 1_024
 
 /** Where a node keeps its own attestation of a slot. */
 export const attestationPath = (pid: string, slot: bigint): string => `attestations/${pid}/${slot}`
@@ -84,6 +86,8 @@ export class NodeWiring implements NetworkPort {
   /** The last failure to keep an own attestation or a dispute in the store. */
   lastStoreError: unknown
   private readonly keepQueue: { path: string; value: Message }[] = []
+  /** This node's attestations read back from its store to serve peers (after a restart), so a slot is read once. */
+  private readonly keptServed = new Map<string, Message>()
   private keepFlush: Promise<void> | undefined
   private net: Network | undefined
   private readonly follows = new Map<string, () => void>()
@@ -309,9 +313,15 @@ export class NodeWiring implements NetworkPort {
   private async servedAttestations(pid: string, slot: bigint): Promise<Message[]> {
     const held = this.table.slot(pid, slot).map((e) => e.message).filter((m): m is Message => m !== undefined)
     if (this.table.own(pid, slot)) return held
-    const queued = this.keepQueue.find((q) => q.path === attestationPath(pid, slot))?.value
-    const kept = queued ?? await this.node.store.read(attestationPath(pid, slot)).catch(() => undefined)
-    return isMessage(kept) ? [kept, ...held] : held
+    const path = attestationPath(pid, slot)
+    const queued = this.keepQueue.find((q) => q.path === path)?.value ?? this.keptServed.get(path)
+    const kept = queued ?? await this.node.store.read(path).catch(() => undefined)
+    if (!isMessage(kept)) return held
+    if (queued === undefined) {
+      if (this.keptServed.size >= MAX_KEPT_SERVED) this.keptServed.delete(this.keptServed.keys().next().value as string)
+      this.keptServed.set(path, kept)
+    }
+    return [kept, ...held]
   }
 
   /**

@@ -317,5 +317,17 @@ describe('p2p: gossip wired into scheduling and computing, attestations, quorum 
     const facts = served.map((m) => readAttestation(m))
     expect(facts.map((f) => f.node)).toContain(b.node.address)
     expect(facts.find((f) => f.node === b.node.address)!.slot).toBe(1n)
+    // Asked again, it serves the same without reading its store again.
+    const store = restarted.node.store
+    const reads: string[] = []
+    const read = store.read.bind(store)
+    store.read = (path: string) => { reads.push(path); return read(path) }
+    try {
+      const again = await requestAttestations(a.host.libp2p, restarted.host.libp2p.peerId, pid, 1n)
+      expect(again.map((m) => readAttestation(m).node)).toContain(b.node.address)
+      expect(reads.filter((r) => r === attestationPath(pid, 1n))).toEqual([])
+    } finally {
+      store.read = read
+    }
   })
 })
