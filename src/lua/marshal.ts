@@ -23,12 +23,18 @@
  * and topped up. The tables built in a call stay anchored in the registry
  * until the call after it begins, so their pointers stay theirs.
  *
- * Strings of 8 bytes or more are interned in a VM-wide cache (a registry
- * table; Lua strings are immutable values): pushing one the VM already holds
+ * Strings are interned in a VM-wide cache (a registry table; Lua strings are
+ * immutable values): every string the host pushes, and those of 8 bytes or
+ * more a script made that the host reads. Pushing one the VM already holds
  * is one lua_rawgeti, and reading one back is a pointer lookup, not a decode.
  * A process state's IDs, keys and module text cross every slot, so most of
- * its strings are hits. The cache is dropped between calls once it holds
- * 100,000 strings or 32 MiB.
+ * its strings are hits. The cache also keeps alive every string in a table
+ * the host built (binaries and ill-formed text, which it does not intern,
+ * are anchored with the tables): a string the script replaces is not
+ * collected, so no new string can take its address and leave the table's
+ * memory as it was built (src/lua/table-memory.ts compares pointers). The
+ * cache is dropped between calls once it holds 100,000 strings or 32 MiB,
+ * and the tables built until then are forgotten with it.
  */
 import { LUA_REGISTRYINDEX } from 'wasmoon'
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
@@ -41,7 +47,7 @@ import { TableMemory, type Fingerprint } from './table-memory.ts'
 const INT64_MIN = -(1n << 63n)
 const INT64_MAX = (1n << 63n) - 1n
 const MAX_DEPTH = 200
-/** Strings at least this long are interned in the VM's string cache. */
+/** Strings a script made are interned when they are at least this long (every string the host pushes is). */
 const INTERN_MIN = 8
 const INTERN_MAX_COUNT = 100_000
 const INTERN_MAX_BYTES = 32 * 1024 * 1024
@@ -241,6 +247,10 @@ export class LuaMarshal {
       this.interned.clear()
       this.byPointer.clear()
       this.internedBytes = 0
+      // Their strings may now be collected and their addresses reused: the
+      // tables built so far are no longer told untouched by their memory.
+      this.now.clear()
+      this.before.clear()
     }
     this.cacheAt = api._lua_gettop(L)
     this.untouched.clear()
@@ -499,7 +509,7 @@ export class LuaMarshal {
   /** True when the string reads back as itself (well-formed text). */
   private pushString(s: string): boolean {
     const { api, L } = this
-    const cached = s.length >= INTERN_MIN && this.cacheAt !== 0 ? this.interned.get(s) : undefined
+    const cached = this.cacheAt !== 0 ? this.interned.get(s) : undefined
     if (cached !== undefined) {
       api._lua_rawgeti(L, this.cacheAt, BigInt(cached))
       return true
@@ -524,7 +534,8 @@ export class LuaMarshal {
     }
     api._lua_pushlstring(L, this.scratch, len)
     const exact = ascii || s.isWellFormed()
-    if (len >= INTERN_MIN && this.cacheAt !== 0 && exact) this.intern(s, len, api._lua_tolstring(L, -1, 0))
+    if (this.cacheAt !== 0 && exact) this.intern(s, len, api._lua_tolstring(L, -1, 0))
+    else if (this.anchorAt !== 0) this.anchorTop()
     return exact
   }
 
@@ -543,6 +554,7 @@ export class LuaMarshal {
     const p = this.ensureScratch(b.length)
     this.api.HEAPU8.set(b, p)
     this.api._lua_pushlstring(this.L, p, b.length)
+    if (this.anchorAt !== 0) this.anchorTop()
   }
 
   // ---------------------------------------------------------------- Lua → JS
@@ -569,10 +581,8 @@ export class LuaMarshal {
     const { api, L } = this
     const p = api._lua_tolstring(L, at, this.lenPtr)
     const n = api.HEAPU32[this.lenPtr >>> 2]!
-    if (n >= INTERN_MIN) {
-      const known = this.byPointer.get(p)
-      if (known !== undefined) return known
-    }
+    const known = this.byPointer.get(p)
+    if (known !== undefined) return known
     const heap = api.HEAPU8
     let s: string | undefined
     if (n <= 64) {

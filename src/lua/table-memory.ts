@@ -13,7 +13,9 @@
  *
  * Sound, not exact: equal bytes mean equal contents (Lua's GC does not move
  * objects, strings are immutable, a nested table is compared in turn), while
- * a rewrite that leaves the contents equal may still count as a change.
+ * a rewrite that leaves the contents equal may still count as a change. That
+ * holds while the strings and tables a fingerprint points to stay alive, so
+ * that nothing new can take their addresses: src/lua/marshal.ts keeps them.
  */
 import type { LuaApi } from './marshal.ts'
 

@@ -244,6 +244,35 @@ describe('lua marshal: identity and errors', () => {
     expect(touched).toBe(s)
   })
 
+  it('a value the script replaced is read as replaced even where a new string lands at the old one\'s address', async () => {
+    // The script frees the pushed string, then makes strings until one sits
+    // where it was (found with %p) and puts that one in: the table's memory is
+    // then byte for byte as built. The host keeps every string it pushed alive
+    // for as long as it compares tables, so no string can land there.
+    vm.loadModule(`
+      local function dirty() local a1,a2,a3,a4,a5,a6,a7,a8,a9,a10,a11,a12,a13,a14,a15,a16 = 0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0 end
+      function reuse(m, d)
+        local old = string.format('%p', m.a)
+        m.a = 1
+        collectgarbage()
+        local keep = {}
+        for i = 1, 1000 do
+          if d then dirty() end
+          local s = string.format('z%04d', i)
+          if string.format('%p', s) == old then m.a = s; return m, s end
+          keep[i] = s
+        end
+        return m, m.a
+      end
+    `, 'reuse')
+    for (const dirty of [false, true]) {
+      const m = message({ a: 'abcde' })
+      const [got, a] = await values(vm, 'reuse', [m, dirty]) as [Message, Value]
+      expect(got['a'], `dirty=${dirty}`).toBe(a)
+      expect(got).not.toBe(m)
+    }
+  })
+
   it('the same through the host: ao.* arguments and answers keep identity too', async () => {
     const s = state()
     let seen: Value | undefined
