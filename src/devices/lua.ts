@@ -365,19 +365,27 @@ const STATUSES: Record<string, Status> = {
 }
 
 const compute: KeyHandler = async (key, rawBase, req, ctx) => {
-  const init = await ensureInitialized(rawBase, ctx)
-  if (!isMessage(init) || !(handleOf(init) instanceof LuaStateHandle)) return init as Outcome
-  const base = init
-  const handle = handleOf(base)!
-  const oldPriv = privOf(base)
-  const fname = text(deepGet(req, 'body/function') ?? directGet(req, 'function') ?? directGet(base, 'function')) ?? key
-  const rawParams = deepGet(req, 'body/parameters') ?? directGet(req, 'parameters') ?? directGet(base, 'parameters')
+  // The parameters first: they do not depend on the VM (only `priv` differs once it is live).
+  const fname = text(deepGet(req, 'body/function') ?? directGet(req, 'function') ?? directGet(rawBase, 'function')) ?? key
+  const rawParams = deepGet(req, 'body/parameters') ?? directGet(req, 'parameters') ?? directGet(rawBase, 'parameters')
   let params: Value[]
-  if (rawParams === undefined) params = [withoutPriv(base), req, emptyMessage()]
+  if (rawParams === undefined) params = [withoutPriv(rawBase), req, emptyMessage()]
   else if (Array.isArray(rawParams)) params = rawParams
   else if (isMessage(rawParams) && (isNumberedMessage(rawParams) || Object.keys(rawParams).length === 0)) params = numberedToList(rawParams)
   else params = [rawParams]
   params = (await loadLinks(params, ctx)) as Value[]
+
+  // Then the VM, with nothing awaited between finding it current and calling
+  // it: two computes on one state cannot both run on its VM. One that finds
+  // it moved on (another compute on the same state got there first) starts
+  // from the state's snapshot, as any stale state does, or fails.
+  let init = await ensureInitialized(rawBase, ctx)
+  if (isMessage(init) && handleOf(init)?.current === false) init = await ensureInitialized(init, ctx)
+  if (!isMessage(init) || !(handleOf(init) instanceof LuaStateHandle)) return init as Outcome
+  const base = init
+  const handle = handleOf(base)!
+  if (!handle.current) throw new LuaStateUnavailable('this message\'s Lua state was moved on by another call while this one started')
+  const oldPriv = privOf(base)
 
   const vm = handle.vm
   const res = await vm.call(fname, params, {

@@ -313,6 +313,19 @@ describe('lua@5.3a: snapshot and normalize', () => {
     expect(Buffer.compare(a, c)).toBe(0)
   })
 
+  it('two computes started on one state at once: each runs from that state (the second from its snapshot), or is refused, never on a VM the other moved on', async () => {
+    const ctx = context()
+    const src = 'Count = 0\nfunction bump() Count = Count + 1; return Count end'
+    const s0 = await value(message({ device: DEV, module: lua(src), parameters: [] }), 'init', ctx) as Message
+    const withSnap = Object.assign(emptyMessage(), s0, { snapshot: await value(s0, 'snapshot', ctx) })
+    const bare = await Promise.allSettled([resolve(s0, 'bump', ctx), resolve(s0, 'bump', ctx)])
+    expect(bare[0]).toMatchObject({ status: 'fulfilled', value: { status: 'ok', value: 1n } })
+    expect(bare[1]).toMatchObject({ status: 'rejected', reason: { name: 'LuaStateUnavailable' } })
+    // With the state's snapshot at hand, the second starts from it: both see Count = 0.
+    const both = await Promise.all([resolve(withSnap, 'bump', ctx), resolve(withSnap, 'bump', ctx)])
+    expect(both.map((o) => [o.status, o.value])).toEqual([['ok', 1n], ['ok', 1n]])
+  })
+
   it('normalize with a device-key reads snapshot/<key>/body; no snapshot is an error', async () => {
     const ctx = context()
     const b = message({ device: DEV, module: lua('N = 41 function get() N = N + 1 return N end'), parameters: [] })
