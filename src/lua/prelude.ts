@@ -155,16 +155,18 @@ local current = nil
 -- it can suspend the call's coroutine now and then so that the thread serves
 -- others, which a hook written in Lua cannot. HOOKS is filled in by the host:
 --   watch(co, is_call)  count the coroutine's instructions (is_call: it may pause)
+--   resume(co)          charge a resume of a script's coroutine, and count its instructions
 --   exhausted()         whether the call ran out of instructions
 --   used()              instructions counted in this call
 --   paused()            whether the last suspension was a pause (and forget it)
 local HOOKS = {}
 
--- Coroutines created by scripts run under the same limit.
-coroutine.create = function(f)
-  local c = co_create(f)
-  if current then HOOKS.watch(c, false) end
-  return c
+-- Coroutines of scripts run under the same limit: every resume during a call
+-- is charged and counts the coroutine's instructions, wherever it was made
+-- (in this call, while the module loaded, before a snapshot was restored).
+local function charged_resume(co, ...)
+  if current then HOOKS.resume(co) end
+  return co_resume(co, ...)
 end
 
 -- ao.* suspends the call with a YIELD-tagged yield. From a coroutine the
@@ -180,13 +182,13 @@ local function relay(co, r)
   return r
 end
 coroutine.resume = function(co, ...)
-  local r = relay(co, tpack(co_resume(co, ...)))
+  local r = relay(co, tpack(charged_resume(co, ...)))
   return unpack(r, 1, r.n)
 end
 coroutine.wrap = function(f)
-  local c = coroutine.create(f)
+  local c = co_create(f)
   return function(...)
-    local r = relay(c, tpack(co_resume(c, ...)))
+    local r = relay(c, tpack(charged_resume(c, ...)))
     if r[1] then return unpack(r, 2, r.n) end
     error(r[2], 0)
   end

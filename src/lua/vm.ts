@@ -43,8 +43,14 @@ export interface CallLimits {
   /** Bytes the VM may hold in total. */
   memory: number
 }
-/** Instructions between two calls of the count hook. */
+/** Instructions between two calls of the count hook, on a call's own coroutine. */
 const COUNT_STEP = 10_000
+/**
+ * The same on coroutines a script resumes; each resume is charged this much
+ * up front (a resume restarts the count, so a coroutine that ran fewer than a
+ * step's instructions would otherwise run free).
+ */
+const CHILD_STEP = 1_000
 const LUA_MASKCOUNT = 1 << 3
 
 export const DEFAULT_LIMITS: CallLimits = { instructions: 100_000_000, memory: 256 * 1024 * 1024 }
@@ -73,6 +79,8 @@ export class LuaVM {
   /** The count hook's state for the call that runs (installHooks). */
   private readonly count = { used: 0, limit: 0, exhausted: false, call: 0, paused: false, lastPause: 0 }
   private busy = false
+  /** The count hook (wasmoon function-table index), set by installHooks. */
+  private countHook = 0
   private readonly marshal: LuaMarshal
   private readonly api: LuaApi
   /** C strings of the registry key and the prelude functions `invoke` calls. */
@@ -130,8 +138,10 @@ export class LuaVM {
 
   /**
    * The count hook, a C hook (a JS function in wasmoon's function table): it
-   * counts instructions in steps of COUNT_STEP on every coroutine of a call
-   * (the limit), and every `pauseEveryMs` it suspends the call's own
+   * counts instructions in steps of COUNT_STEP on a call's own coroutine and
+   * of CHILD_STEP on the coroutines the script resumes, each resume charged a
+   * step up front (`resume`); a module's loading is counted the same way
+   * (the limit). Every `pauseEveryMs` it suspends the call's own
    * coroutine so that the thread serves others meanwhile (`call` awaits a
    * macrotask, then resumes it). A pause does not move the count: after a
    * hook yields, Lua skips the hook on the instruction it re-runs and counts
@@ -151,7 +161,7 @@ export class LuaVM {
     // Once exhausted every instruction fails, so no pcall can swallow the limit.
     const die = mod.addFunction((T: number) => { raise(T) }, 'vii')
     const hook = mod.addFunction((T: number) => {
-      c.used += COUNT_STEP
+      c.used += T === c.call ? COUNT_STEP : CHILD_STEP
       if (c.used > c.limit) {
         c.exhausted = true
         api._lua_sethook(T, die, LUA_MASKCOUNT, 1)
@@ -167,6 +177,7 @@ export class LuaVM {
         }
       }
     }, 'vii')
+    this.countHook = hook
     const fns: Record<string, (T: number) => number> = {
       start: (T) => {
         c.used = 0
@@ -182,6 +193,19 @@ export class LuaVM {
         if (c.exhausted) api._lua_sethook(co, die, LUA_MASKCOUNT, 1)
         else api._lua_sethook(co, hook, LUA_MASKCOUNT, COUNT_STEP)
         if (api._lua_toboolean(T, 2) !== 0) c.call = co
+        return 0
+      },
+      resume: (T) => {
+        const co = api._lua_tothread(T, 1)
+        c.used += CHILD_STEP
+        if (c.exhausted || c.used > c.limit) {
+          c.exhausted = true
+          api._lua_sethook(co, die, LUA_MASKCOUNT, 1)
+          api._lua_sethook(T, die, LUA_MASKCOUNT, 1)
+          raise(T)
+          return 0
+        }
+        api._lua_sethook(co, hook, LUA_MASKCOUNT, CHILD_STEP)
         return 0
       },
       exhausted: (T) => { api._lua_pushboolean(T, c.exhausted ? 1 : 0); return 1 },
@@ -275,18 +299,26 @@ export class LuaVM {
   /** Bytes of memory the VM holds. */
   memoryUsed(): number { return this.engine.global.getMemoryUsed() }
 
-  /** Run a module's source in the VM (luerl:do_dec). */
+  /** Run a module's source in the VM (luerl:do_dec), under the same limits as a call. */
   loadModule(source: string | Uint8Array, name: string, limits: CallLimits = DEFAULT_LIMITS): void {
     this.engine.global.setMemoryMax(this.memoryUsed() + limits.memory)
-    const { lua, L } = this
+    const { lua, L, api } = this
     const top = lua.lua_gettop(L)
+    const c = this.count
+    Object.assign(c, { used: 0, limit: limits.instructions, exhausted: false, call: L, paused: false })
     try {
       this.loadChunk(source, '=' + name)
-      if (lua.lua_pcallk(L, 0, 0, 0, 0, null) !== 0) {
+      api._lua_sethook(L, this.countHook, LUA_MASKCOUNT, COUNT_STEP)
+      const failed = lua.lua_pcallk(L, 0, 0, 0, 0, null) !== 0
+      api._lua_sethook(L, 0, 0, 0)
+      if (c.exhausted) throw new LuaInstructionLimit(`loading ${name} ran more than ${limits.instructions} instructions`)
+      if (failed) {
         if (this.memoryExceeded()) throw new LuaMemoryLimit(`Lua memory limit exceeded loading ${name}`)
         throw new LuaLoadError(`${name}: ${this.stringAt(-1)}`)
       }
     } finally {
+      api._lua_sethook(L, 0, 0, 0)
+      c.call = 0
       lua.lua_settop(L, top)
       this.generation++
     }

@@ -234,6 +234,14 @@ describe('lua@5.3a: limits and sandbox', () => {
     function spin() while true do end end
     function sneaky() while true do pcall(function() while true do end end) end end
     function co_spin() local c = coroutine.wrap(function() while true do end end); c() end
+    -- A coroutine made while the module loads, resumed in a call.
+    Early = coroutine.create(function() while true do end end)
+    function early_spin() coroutine.resume(Early) end
+    -- Many coroutines, each too short for one step of the count hook.
+    function many_short()
+      local body = function() local s = 0 for j = 1, 300 do s = s + 1 end end
+      while true do coroutine.wrap(body)() end
+    end
     function bomb() local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end end
     function fine() return "still here" end
     function env()
@@ -247,14 +255,16 @@ describe('lua@5.3a: limits and sandbox', () => {
     end
     function text_load() return load("return 1 + 1")() end`
 
-  it('a runaway loop ends with LuaInstructionLimit, even under pcall or in a coroutine; the node still answers', async () => {
+  it('a runaway loop ends with LuaInstructionLimit, even under pcall, in a coroutine (made in the call or while loading), or spread over short coroutines; the node still answers', async () => {
     const ctx = context({ node: message({ lua_max_instructions: 2_000_000n }) })
     const b = message({ device: DEV, module: lua(src), parameters: [] })
-    for (const f of ['spin', 'sneaky', 'co_spin']) {
+    for (const f of ['spin', 'sneaky', 'co_spin', 'early_spin', 'many_short']) {
       await expect(resolve(b, f, ctx), f).rejects.toBeInstanceOf(LuaInstructionLimit)
     }
     expect(await value(b, 'fine', ctx)).toBe('still here')
     expect(await value(message({ hello: 'world' }), 'hello', ctx)).toBe('world')
+    // A module that never finishes loading.
+    await expect(resolve(message({ device: DEV, module: lua('while true do end'), parameters: [] }), 'init', ctx)).rejects.toBeInstanceOf(LuaInstructionLimit)
   })
 
   it('a memory bomb ends with LuaMemoryLimit', async () => {
