@@ -11,6 +11,7 @@ import { normalizeKey, isPrivateKey, sortKeys } from '../core/keys.ts'
 import { emptyTabm, isTabm, type Tabm } from './tabm.ts'
 import { decodeScalar, encodeScalar, parseAoTypes, serializeAoTypes } from './ao-types.ts'
 import { UnencodableValue } from '../core/errors.ts'
+import { utf8Lenient } from '../core/bytes.ts'
 
 export type LinkifyMode = 'discard' | 'offload' | false
 
@@ -111,14 +112,14 @@ function normalizedCopy(m: Message): Message {
 export function fromTabm(tabm: Tabm): Message | Value[] {
   const rawTypes = tabm['ao-types']
   const types = typeof rawTypes === 'string' ? parseAoTypes(rawTypes)
-    : rawTypes instanceof Uint8Array ? parseAoTypes(new TextDecoder().decode(rawTypes)) : new Map<string, string>()
+    : rawTypes instanceof Uint8Array ? parseAoTypes(utf8Lenient(rawTypes)) : new Map<string, string>()
   const out = emptyMessage()
   for (const rawKey of Object.keys(tabm)) {
     if (rawKey === 'ao-types') continue
     const v = tabm[rawKey]!
     if (rawKey === 'commitments') { out[rawKey] = v as unknown as Value; continue }
     if (rawKey.endsWith('+link') && (typeof v === 'string' || v instanceof Uint8Array)) {
-      const id = typeof v === 'string' ? v : new TextDecoder().decode(v)
+      const id = typeof v === 'string' ? v : utf8Lenient(v)
       out[rawKey.slice(0, -5)] = new Link(id)
       continue
     }

@@ -2,9 +2,14 @@
 import { InvalidBase64, InvalidUtf8 } from './errors.ts'
 
 const enc = new TextEncoder()
-const dec = new TextDecoder('utf-8', { fatal: true })
+// A leading U+FEFF is a character like any other here: the default decoder would drop it.
+const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const lenient = new TextDecoder('utf-8', { ignoreBOM: true })
 
 export const utf8 = (s: string): Uint8Array => enc.encode(s)
+
+/** Decode UTF-8, malformed bytes replaced by U+FFFD. */
+export const utf8Lenient = (b: Uint8Array): string => lenient.decode(b)
 
 /** Decode UTF-8 strictly; throws InvalidUtf8 on malformed input. */
 export function fromUtf8(b: Uint8Array): string {

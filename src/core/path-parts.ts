@@ -1,10 +1,11 @@
 /** hb_path:term_to_path_parts for the values a `path` key can hold. */
 import type { Value } from './value.ts'
 import { normalizeKey } from './keys.ts'
+import { utf8Lenient } from './bytes.ts'
 
 export function pathPartsOf(path: Value): string[] | undefined {
   if (typeof path === 'string' || path instanceof Uint8Array) {
-    const s = typeof path === 'string' ? path : new TextDecoder().decode(path)
+    const s = typeof path === 'string' ? path : utf8Lenient(path)
     if (s === '') return undefined
     if (!s.includes('/')) return [s]
     return s.split('/').filter((p) => p !== '')

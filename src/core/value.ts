@@ -10,6 +10,7 @@
  *   map      Message (a null-prototype object, so `__proto__` is a plain key)
  *   link     Link (a reference to a message by ID)
  */
+import { utf8Lenient } from './bytes.ts'
 export type Binary = string | Uint8Array
 export type Value = Binary | bigint | Float | boolean | null | Atom | Link | Value[] | Message
 export interface Message { [key: string]: Value }
@@ -68,11 +69,10 @@ export function atomName(v: boolean | null | Atom): string {
 export const isAtom = (v: unknown): v is boolean | null | Atom =>
   v === true || v === false || v === null || v instanceof Atom
 
-const lenient = new TextDecoder()
 
 /** The text of a binary value (its UTF-8, invalid bytes replaced), else undefined. */
 export function binaryText(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : v instanceof Uint8Array ? lenient.decode(v) : undefined
+  return typeof v === 'string' ? v : v instanceof Uint8Array ? utf8Lenient(v) : undefined
 }
 
 /** hb_util:int: an integer from an integer or its decimal text (surrounding spaces allowed); undefined otherwise. */

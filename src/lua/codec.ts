@@ -14,11 +14,12 @@
  */
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
 import { BadInput } from '../core/errors.ts'
+import { utf8Lenient } from '../core/bytes.ts'
 
 const INT64_MIN = -(1n << 63n)
 const INT64_MAX = (1n << 63n) - 1n
 const utf8 = new TextEncoder()
-const strict = new TextDecoder('utf-8', { fatal: true })
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** An ordered list in message form: keys exactly `1`..`n`, n ≥ 1. */
 export function isNumberedMessage(m: Message): boolean {
@@ -116,7 +117,7 @@ const NIL = new Atom('nil')
 
 function keyText(k: Value): string | undefined {
   if (typeof k === 'string') return k
-  if (k instanceof Uint8Array) return new TextDecoder().decode(k)
+  if (k instanceof Uint8Array) return utf8Lenient(k)
   if (typeof k === 'bigint') return k.toString()
   if (k instanceof Float) return luaNumberText(k.value)
   if (k === true) return 'true'

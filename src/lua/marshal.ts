@@ -55,8 +55,8 @@ const INTERN_MAX_BYTES = 32 * 1024 * 1024
 const T_NIL = 0, T_BOOLEAN = 1, T_NUMBER = 3, T_STRING = 4, T_TABLE = 5
 
 const utf8 = new TextEncoder()
-const strict = new TextDecoder('utf-8', { fatal: true })
-const lenient = new TextDecoder()
+const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const lenient = new TextDecoder('utf-8', { ignoreBOM: true })
 const NIL = new Atom('nil')
 
 /** The raw C API of one wasmoon module (the `_lua_*` exports). */

@@ -82,6 +82,40 @@ G.pairs = function(t)
   end, t, nil
 end
 
+-- next: the same canonical order as pairs (luerl's next follows its
+-- ordered tables too), so a script that walks a table with next sees the
+-- same keys on every node, restored or not. The first key is found by one
+-- pass (next(t) == nil stays cheap); a walk keeps its sorted key list.
+local walks = setmetatable({}, { __mode = 'k' })
+G.next = function(t, k)
+  if type(t) ~= 'table' then error("bad argument #1 to 'next' (table expected, got " .. type(t) .. ")", 2) end
+  if k == nil then
+    local first = rawnext(t)
+    if first == nil then return nil end
+    for key in rawnext, t do if keyless(key, first) then first = key end end
+    return first, rawget(t, first)
+  end
+  local w = walks[t]
+  local i = w and w.at[k]
+  if i == nil or w.ks[i] ~= k then
+    local ks, n = sortedkeys(t)
+    local at = {}
+    for j = 1, n do at[ks[j]] = j end
+    w = { ks = ks, n = n, at = at }
+    walks[t] = w
+    i = at[k]
+    if i == nil then error("invalid key to 'next'", 2) end
+  end
+  while i < w.n do
+    i = i + 1
+    local key = w.ks[i]
+    local v = rawget(t, key)
+    if v ~= nil then return key, v end
+  end
+  walks[t] = nil
+  return nil
+end
+
 -- ---------------------------------------------------------------- codec
 local function dec(s, pos)
   local tag = sbyte(s, pos); pos = pos + 1

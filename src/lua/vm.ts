@@ -40,7 +40,7 @@ export class LuaBadSnapshot extends AoError { static override status = 400 }
 export interface CallLimits {
   /** Lua VM instructions per call (counted in steps of 10,000). */
   instructions: number
-  /** Bytes the VM may hold in total. */
+  /** Bytes a call (or a module's loading) may add to what the VM holds when it starts. */
   memory: number
 }
 /** Instructions between two calls of the count hook, on a call's own coroutine. */
@@ -255,7 +255,7 @@ export class LuaVM {
     }
   }
 
-  private stringAt(idx: number): string { return new TextDecoder().decode(this.bytesAt(idx)) }
+  private stringAt(idx: number): string { return new TextDecoder('utf-8', { ignoreBOM: true }).decode(this.bytesAt(idx)) }
   private popString(): string {
     const s = this.stringAt(-1)
     this.lua.lua_settop(this.L, -2)
@@ -277,10 +277,10 @@ export class LuaVM {
         else if (typeof a === 'bigint') lua.lua_pushinteger(L, a)
         else this.pushBytes(typeof a === 'string' ? new TextEncoder().encode(a) : a)
       }
-      if (lua.lua_pcallk(L, args.length, nres, 0, 0, null) !== 0) {
-        const msg = this.stringAt(-1)
-        if (this.memoryExceeded()) throw new LuaMemoryLimit('Lua memory limit exceeded')
-        throw new LuaLoadError(msg)
+      // The host's own work (a snapshot, a restore, the function list): not capped by
+      // what the last call left of a script's memory.
+      if (this.uncapped(() => lua.lua_pcallk(L, args.length, nres, 0, 0, null)) !== 0) {
+        throw new LuaLoadError(this.stringAt(-1))
       }
       const out: (Uint8Array | undefined)[] = []
       const base = lua.lua_gettop(L) - nres

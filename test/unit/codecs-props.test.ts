@@ -1,7 +1,7 @@
 /** Property tests: random messages survive the wire; random input never crashes a decoder. */
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { Atom, Float, emptyMessage, type Message, type Value } from '../../src/core/value.ts'
+import { Atom, Float, binaryText, emptyMessage, type Message, type Value } from '../../src/core/value.ts'
 import { toTabm, fromTabm } from '../../src/codecs/structured.ts'
 import { commitHmac, toHttp, fromHttp, verifyCommitment, commitmentsOf } from '../../src/codecs/httpsig/index.ts'
 import { hmacId, keysToCommit, normalizeForEncoding, signatureBase } from '../../src/codecs/httpsig/commitment.ts'
@@ -13,7 +13,7 @@ import { parseAoTypes } from '../../src/codecs/ao-types.ts'
 import { parseTypedJson, stringifyTyped } from '../../src/core/typed-json.ts'
 import { messageId, tabmId } from '../../src/core/id.ts'
 import { AoError } from '../../src/core/errors.ts'
-import { fromUtf8 } from '../../src/core/bytes.ts'
+import { fromUtf8, utf8Lenient } from '../../src/core/bytes.ts'
 import type { HttpMessage } from '../../src/codecs/httpsig/types.ts'
 
 const RESERVED = /^(priv|ao-|content-|signature|commitments$|unsigned_id$|body$|data$)/
@@ -67,6 +67,20 @@ describe('httpsig wire round trip', () => {
       const back = fromHttp(http)
       expect(Object.keys(commitmentsOf(back))).toEqual(Object.keys(commitmentsOf(commitHmac(toTabm(m, { linkify: false })))))
     }), { numRuns: 200 })
+  })
+
+  it('a leading U+FEFF is text like any other: kept by the UTF-8 decoders and across the wire', async () => {
+    const bom = Uint8Array.from([0xef, 0xbb, 0xbf, 0x68, 0x69])
+    expect(fromUtf8(bom)).toBe('\uFEFFhi')
+    expect(utf8Lenient(bom)).toBe('\uFEFFhi')
+    expect(binaryText(bom)).toBe('\uFEFFhi')
+    const m = Object.assign(emptyMessage(), { greeting: '\uFEFFhi', body: '\uFEFF{"a":1}' })
+    const id = messageId(m)
+    const back = fromTabm(fromHttp(toHttp(commitHmac(toTabm(m, { linkify: 'discard' }))))) as Message
+    expect(back['greeting']).toBe('\uFEFFhi')
+    expect(back['body']).toBe('\uFEFF{"a":1}')
+    delete back['commitments']
+    expect(messageId(back)).toBe(id)
   })
 
   it('typed JSON round trip is exact', () => {

@@ -6,7 +6,7 @@
 import { emptyTabm, isTabm, type Tabm } from '../tabm.ts'
 import { emptyMessage, isMessage, type Binary, type Message, type Value } from '../../core/value.ts'
 import { isIdShaped, normalizeKey, sortKeys } from '../../core/keys.ts'
-import { concatBytes, fromB64, toB64, toB64Url, utf8, utf8Length } from '../../core/bytes.ts'
+import { concatBytes, fromB64, toB64, toB64Url, utf8, utf8Length, utf8Lenient } from '../../core/bytes.ts'
 import { hmacAo, sha256 } from '../../crypto/hash.ts'
 import { sfString, sfStringLoose } from './sf.ts'
 import { bodyDigest } from './digest.ts'
@@ -27,7 +27,7 @@ export function committedKeys(c: Message): string[] {
   if (list === null) throw new InvalidCommitment('commitment `committed` is neither a list nor a numbered map')
   return list.map((k) => {
     if (typeof k === 'string') return k
-    if (k instanceof Uint8Array) return new TextDecoder().decode(k)
+    if (k instanceof Uint8Array) return utf8Lenient(k)
     throw new InvalidCommitment('committed key is not a binary')
   })
 }
@@ -38,7 +38,7 @@ export const commitmentsOf = (m: Message | Tabm): Record<string, Message> => {
 }
 
 const text = (v: Value | undefined): string | undefined =>
-  typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : v === undefined ? undefined : String(v)
+  typeof v === 'string' ? v : v instanceof Uint8Array ? utf8Lenient(v) : v === undefined ? undefined : String(v)
 
 /** hb_link:remove_link_specifier */
 const unlink = (k: string): string => (k.endsWith('+link') ? k.slice(0, -5) : k)

@@ -7,6 +7,7 @@ import { tabmToHttp, bodyToTabm, ungroupIds } from './wire.ts'
 import { commitmentsOf } from './commitment.ts'
 import { commitmentsToSiginfo, siginfoToCommitments } from './siginfo.ts'
 import type { HttpMessage } from './types.ts'
+import { utf8Lenient } from '../../core/bytes.ts'
 
 export type { HttpMessage } from './types.ts'
 export * from './commitment.ts'
@@ -34,7 +35,7 @@ export function fromHttp(http: HttpMessage): Tabm {
     if (k in comms) continue
     if (k === 'content-type') {
       const v = withIds[k]!
-      if (!isTabm(v) && (typeof v === 'string' ? v : new TextDecoder().decode(v)).startsWith('multipart/')) continue
+      if (!isTabm(v) && (typeof v === 'string' ? v : utf8Lenient(v)).startsWith('multipart/')) continue
     }
     if (k === 'ao-body-key' && !isSignedKey(comms, 'ao-body-key')) continue
     out[k] = withIds[k]!

@@ -4,7 +4,7 @@
  * that the IDs we compute match (documented in README).
  */
 import { emptyMessage, type Message } from '../../core/value.ts'
-import { fromB64, toB64Url } from '../../core/bytes.ts'
+import { fromB64, toB64Url, utf8Lenient } from '../../core/bytes.ts'
 import { sha256 } from '../../crypto/hash.ts'
 import { parseDictionary, type Dictionary, type Item, type InnerList } from 'structured-headers'
 import { sfBinary, sfString, sfStringLoose } from './sf.ts'
@@ -17,7 +17,7 @@ import { InvalidSignatureHeader } from '../../core/errors.ts'
 const FIXED = ['alg', 'keyid', 'tag', 'created', 'expires', 'nonce']
 const NOT_PARAMS = new Set([...FIXED, 'committed', 'signature', 'type', 'commitment-device', 'committer'])
 
-const text = (v: unknown): string => (typeof v === 'string' ? v : v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v))
+const text = (v: unknown): string => (typeof v === 'string' ? v : v instanceof Uint8Array ? utf8Lenient(v) : String(v))
 
 function alg(c: Message): string {
   const dev = text(c['commitment-device'])

@@ -196,13 +196,15 @@ describe('lua@5.3a: determinism', () => {
       t[3] = "three"; t[1.5] = "x"; t[true] = "yes"
       local order = {}
       for k in pairs(t) do order[#order + 1] = tostring(k) end
-      return { order = table.concat(order, ","), r1 = math.random(1, 1000000), r2 = math.random(),
+      local walked, k = {}, next(t)
+      while k ~= nil do walked[#walked + 1] = tostring(k); k = next(t, k) end
+      return { order = table.concat(order, ","), walked = table.concat(walked, ","), first = tostring(next(t)), empty = next({}) == nil, r1 = math.random(1, 1000000), r2 = math.random(),
                now = os.time(), date = os.date("%Y-%m-%d %H:%M:%S"), clock = os.clock(),
                t2020 = os.time({ year = 2020, month = 1, day = 1, hour = 0 }) }
     end`
   const req = message({ path: 'run', timestamp: 1_700_000_000_123n, slot: 7n })
 
-  it('the same call gives the same bytes on fresh VMs; pairs goes numbers, booleans, strings', async () => {
+  it('the same call gives the same bytes on fresh VMs; pairs and next go numbers, booleans, strings', async () => {
     const ctx = context()
     const b = message({ device: DEV, module: lua(src) })
     const a1 = await value(b, req, ctx)
@@ -211,6 +213,10 @@ describe('lua@5.3a: determinism', () => {
     const order = String(at(a1, 'order')).split(',')
     expect(order.slice(0, 3)).toEqual(['1.5', '3', 'true'])
     expect(order.slice(3)).toEqual(Array.from({ length: 50 }, (_, i) => 'key' + (i + 1)).sort())
+    // next walks the same order (it is a global scripts reach too).
+    expect(at(a1, 'walked')).toBe(at(a1, 'order'))
+    expect(at(a1, 'first')).toBe('1.5')
+    expect(at(a1, 'empty')).toBe(true)
     expect(at(a1, 'now')).toBe(1_700_000_000n)
     expect(at(a1, 'date')).toBe('2023-11-14 22:13:20')
     expect(at(a1, 't2020')).toBe(1577836800n)

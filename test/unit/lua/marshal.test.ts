@@ -203,6 +203,12 @@ describe('lua marshal: the C API path converts as the byte encoding did', () => 
     }
   })
 
+  it('a leading U+FEFF crosses both ways as a character (a Lua string of its bytes, and back)', async () => {
+    vm.loadModule("function bom() local s = '\\xEF\\xBB\\xBFhi' return s, #s end", 'bom')
+    expect(await values(vm, 'bom', [])).toEqual(['\uFEFFhi', 5n])
+    expect(await values(vm, 'echo', ['\uFEFFx', '\uFEFF' + 'y'.repeat(20)])).toEqual(['\uFEFFx', '\uFEFF' + 'y'.repeat(20)])
+  })
+
   it('keys come out in Lua order (numbers, booleans, strings by UTF-8 bytes)', async () => {
     vm.loadModule('function make() return {b = 1, a = 2, ["𝄞"] = 3, [""] = 4, ["\\u{E000}"] = 5} end', 'make')
     const [got] = await values(vm, 'make', [])
@@ -288,6 +294,15 @@ describe('lua marshal: identity and errors', () => {
       if (!r.ok) expect(String(r.error.body)).toMatch(f === 'cycle' ? /contains itself/ : /nested more than 200/)
     }
     expect(await values(vm, 'echo', [1n])).toEqual([1n])
+  })
+
+  it('a state whose last call used its memory headroom can still be snapshotted (the host\'s work is not under the script\'s cap)', async () => {
+    const small = await LuaVM.create()
+    const limits = { instructions: 100_000_000, memory: 4 << 20 }
+    small.loadModule("Keep = {}\nfunction grow(kb) Keep[#Keep + 1] = string.rep('x', kb * 1024 - 1) .. #Keep; return #Keep end", 'grow', limits)
+    const r = await small.call('grow', [1900n], { ...env(), limits })
+    expect(r.ok).toBe(true)
+    expect(small.snapshot().length).toBeGreaterThan(1900 * 1024)
   })
 
   it('a JS value nested too deep is refused with BadInput before the script runs', async () => {
