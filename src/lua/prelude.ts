@@ -22,7 +22,7 @@ local G = _G
 local rawnext, rawget, rawset, type, tostring, error, select = next, rawget, rawset, type, tostring, error, select
 local setmetatable, getmetatable, pcall = setmetatable, getmetatable, pcall
 local spack, sunpack, sbyte, ssub = string.pack, string.unpack, string.byte, string.sub
-local gmatch = string.gmatch
+local gmatch, sformat = string.gmatch, string.format
 local tsort, concat, unpack = table.sort, table.concat, table.unpack
 local mtype = math.type
 local co_create, co_resume, co_status, co_running, co_yield = coroutine.create, coroutine.resume, coroutine.status, coroutine.running, coroutine.yield
@@ -46,7 +46,14 @@ local function keyless(a, b)
   if ra ~= rb then return ra < rb end
   if ra == 1 or ra == 4 then return a < b end
   if ra == 2 then return (not a) and b end
-  return tostring(a) < tostring(b)
+  -- Tables and functions by address (%p: no __tostring runs; see docs/lua.md on this order).
+  return sformat('%p', a) < sformat('%p', b)
+end
+-- A value as text without its metamethods (host code runs no script code).
+local function rawtext(v)
+  local t = type(v)
+  if t == 'table' or t == 'userdata' then return t .. ': ' .. sformat('%p', v) end
+  return tostring(v)
 end
 local function sortedkeys(t)
   local ks, n, strs, nums, other = {}, 0, false, false, false
@@ -322,13 +329,16 @@ end
 local I = {}
 -- The arguments arrive as Lua values the host pushed with the C API.
 function I.start(fname, s1, s2, t, lim, ...)
-  local f = rawget(G, fname)
-  if f == nil then f = G[fname] end
-  if f == nil then error("function '" .. tostring(fname) .. "' is not defined", 0) end
   local a, n = { ... }, select('#', ...)
   now = t
   rand_seed(s1, s2)
-  current = co_create(function() return f(unpack(a, 1, n)) end)
+  -- Looked up in the call (under its limits): a global table's __index is the script's code.
+  current = co_create(function()
+    local f = rawget(G, fname)
+    if f == nil then f = G[fname] end
+    if f == nil then error("function '" .. rawtext(fname) .. "' is not defined", 0) end
+    return f(unpack(a, 1, n))
+  end)
   HOOKS.start(lim)
   HOOKS.watch(current, true)
 end
@@ -339,7 +349,7 @@ local function finish(co, ok, ...)
     if not ok then
       local msg = ...
       local ok2, b = pcall(encode_list, 1, msg)
-      return 'error', ok2 and b or encode_list(1, tostring(msg)), traceback(co, type(msg) == 'string' and msg or nil)
+      return 'error', ok2 and b or encode_list(1, rawtext(msg)), traceback(co, type(msg) == 'string' and msg or nil)
     end
     return 'done', ...
   end
