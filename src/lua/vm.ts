@@ -67,6 +67,10 @@ export interface CallEnv {
 
 export type CallResult = { ok: true; values: Value[] } | { ok: false; error: LuaScriptError }
 
+/** Where a call's coroutine stopped. */
+type Step = { kind: 'done'; values: Value[] } | { kind: 'limit' } | { kind: 'pause' } | { kind: 'error'; body: Value; trace: string } |
+  { kind: 'yield'; op: string; args: Value[] | Error } | { kind: 'bad'; message: string }
+
 type Lua = LuaEngine['global']['lua']
 type Module = Awaited<ReturnType<LuaFactory['getLuaModule']>>['module']
 
@@ -395,7 +399,12 @@ export class LuaVM {
     try { return f() } finally { g.setMemoryMax(max) }
   }
 
-  /** Call a global function with arguments; `ao.*` calls are served by env.host. */
+  /**
+   * Call a global function with arguments; `ao.*` calls are served by env.host.
+   * A message or list passed in (as an argument or an answer) that comes back
+   * unchanged is given back as that very object, frozen (its IDs are cached):
+   * values are immutable here, and a caller must not change one it passed.
+   */
   async call(fname: string, args: Value[], env: CallEnv): Promise<CallResult> {
     if (this.busy) throw new LuaStateUnavailable('this Lua state is already running a call')
     this.busy = true
@@ -420,37 +429,19 @@ export class LuaVM {
         throw e
       }
       let answer: Value[] | undefined
+      /** The op whose answer is pushed next (an answer Lua cannot hold is raised there instead). */
+      let answering: string | undefined
       for (;;) {
-        type Step = { kind: 'done'; values: Value[] } | { kind: 'limit' } | { kind: 'pause' } | { kind: 'error'; body: Value; trace: string } |
-          { kind: 'yield'; op: string; args: Value[] | Error } | { kind: 'bad'; message: string }
-        const step: Step = this.invoke('resume', () => {
-          if (answer === undefined) return 0
-          m.pushPacked(answer)
-          return 1
-        }, (first, count): Step => {
-          const kind = m.read(first)
-          if (kind === 'done') {
-            try {
-              const values: Value[] = []
-              for (let i = 1; i < count; i++) values.push(m.read(first + i))
-              return { kind, values }
-            } catch (e) {
-              if (e instanceof BadInput) return { kind: 'bad', message: e.message }
-              throw e
-            }
-          }
-          if (kind === 'limit' || kind === 'pause') return { kind }
-          if (kind === 'error') {
-            const [body] = decodeList(this.bytesAt(first + 1))
-            return { kind, body: body ?? 'Lua error', trace: count > 2 ? this.stringAt(first + 2) : '' }
-          }
-          let opArgs: Value[] | Error
-          try { opArgs = m.readPacked(first + 2) } catch (e) {
-            if (!(e instanceof BadInput)) throw e
-            opArgs = e
-          }
-          return { kind: 'yield', op: String(m.read(first + 1)), args: opArgs }
-        })
+        let step: Step
+        try {
+          step = this.resumeStep(answer)
+        } catch (e) {
+          if (!(e instanceof BadInput) || answering === undefined) throw e
+          answer = ['\0ao-error', `ao.${answering}: its answer cannot be passed to Lua: ${e.message}`]
+          answering = undefined
+          continue
+        }
+        answering = undefined
         if (step.kind === 'done') return { ok: true, values: step.values }
         if (step.kind === 'bad') return { ok: false, error: new LuaScriptError(step.message, '') }
         if (step.kind === 'pause') {
@@ -470,6 +461,7 @@ export class LuaVM {
         try {
           if (step.args instanceof Error) throw step.args
           answer = await env.host(op, step.args)
+          answering = op
         } catch (e) {
           answer = ['\0ao-error', `ao.${op}: ${e instanceof Error ? e.message : String(e)}`]
         }
@@ -478,6 +470,39 @@ export class LuaVM {
       m.end()
       this.busy = false
     }
+  }
+
+  /** Resume the call's coroutine (with the host's answer to the op it called), and read where it stopped. */
+  private resumeStep(answer: Value[] | undefined): Step {
+    const m = this.marshal
+    return this.invoke('resume', () => {
+      if (answer === undefined) return 0
+      m.pushPacked(answer)
+      return 1
+    }, (first, count): Step => {
+      const kind = m.read(first)
+      if (kind === 'done') {
+        try {
+          const values: Value[] = []
+          for (let i = 1; i < count; i++) values.push(m.read(first + i))
+          return { kind, values }
+        } catch (e) {
+          if (e instanceof BadInput) return { kind: 'bad', message: e.message }
+          throw e
+        }
+      }
+      if (kind === 'limit' || kind === 'pause') return { kind }
+      if (kind === 'error') {
+        const [body] = decodeList(this.bytesAt(first + 1))
+        return { kind, body: body ?? 'Lua error', trace: count > 2 ? this.stringAt(first + 2) : '' }
+      }
+      let opArgs: Value[] | Error
+      try { opArgs = m.readPacked(first + 2) } catch (e) {
+        if (!(e instanceof BadInput)) throw e
+        opArgs = e
+      }
+      return { kind: 'yield', op: String(m.read(first + 1)), args: opArgs }
+    })
   }
 
   /** Values through the byte encoding, into Lua and back (for tests of the C API path). */

@@ -305,6 +305,15 @@ describe('lua marshal: identity and errors', () => {
     expect(small.snapshot().length).toBeGreaterThan(1900 * 1024)
   })
 
+  it('a host answer Lua cannot hold is raised in the script where ao.* was called, and the script goes on', async () => {
+    vm.loadModule('function catch_deep(b) local ok, err = pcall(ao.resolve, b); return ok, err end', 'catch_deep')
+    let deep: Value = 'bottom'
+    for (let i = 0; i < 300; i++) deep = message({ n: deep })
+    const r = await values(vm, 'catch_deep', [message({ a: 1n })], async () => ['ok', deep])
+    expect(r[0]).toBe(false)
+    expect(String(r[1])).toMatch(/ao\.resolve: its answer cannot be passed to Lua: .*nested more than 200/)
+  })
+
   it('a JS value nested too deep is refused with BadInput before the script runs', async () => {
     let v: Value = 1n
     for (let i = 0; i < 250; i++) v = [v]
