@@ -398,13 +398,18 @@ const compute: KeyHandler = async (key, rawBase, req, ctx) => {
   if (!res.ok) {
     return error(message({ status: 500n, body: res.error.body, trace: res.error.trace }))
   }
+  // dev_lua:process_response takes one value (ok) or two (status, value); anything else fails there.
+  const n = res.values.length
+  if (n !== 1 && n !== 2) {
+    return error(message({ status: 500n, body: `Lua function ${fname} returned ${n} values: it must return a result, or a status and a result` }))
+  }
   let status: Status = 'ok'
   let value: Value
-  if (res.values.length >= 2) {
+  if (n === 2) {
     const s = text(res.values[0])
     status = (s !== undefined && STATUSES[s]) || 'error'
     value = res.values[1]!
-  } else value = res.values[0] ?? emptyMessage()
+  } else value = res.values[0]!
   if (isMessage(value)) value = withHandle(value, oldPriv, next)
   return { status, value }
 }

@@ -91,7 +91,9 @@ async function doPush(proc: Message, req: Message, ctx: ResolveContext, depth: n
   const results = directGet(c.value, 'results')
   const depthLeft = toInt(directGet(req, 'result-depth')) ?? 1n
   const out = depthLeft > 0n && isMessage(results) ? copy(results) : message({})
-  const outbox = isMessage(results) ? directGet(results, 'outbox') : undefined
+  const raw = isMessage(results) ? directGet(results, 'outbox') : undefined
+  // A list (what dev_lua makes of a Lua outbox keyed 1..n) counts by 1-based keys (hb_ao:normalize_keys).
+  const outbox = Array.isArray(raw) ? message(raw.map((m, i) => [String(i + 1), m] as const)) : raw
   if (isMessage(outbox)) {
     const p = directGet(proc, 'process') as Message
     const origin = {

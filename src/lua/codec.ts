@@ -8,8 +8,9 @@
  *   messages → tables with string keys.
  *
  *   Lua → AO-Core: strings → string (valid UTF-8) or Uint8Array; integers → bigint;
- *   floats → Float; tables with keys exactly 1..n → lists; the empty table → [] (as
- *   luerl decodes it); other tables → messages (number and boolean keys as text);
+ *   floats → Float; tables with keys exactly 1..n (integers, or their text as
+ *   dev_lua:decode normalizes keys) → lists; the empty table → [] (as luerl decodes
+ *   it); other tables → messages (number and boolean keys as text);
  *   functions, coroutines and userdata are left out; nil → the atom `nil`.
  */
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
@@ -22,6 +23,19 @@ const utf8 = new TextEncoder()
 const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** An ordered list in message form: keys exactly `1`..`n`, n ≥ 1. */
+/**
+ * A table read back whose keys are exactly 1..n, as integers or as their text
+ * (`{[1] = a, ["2"] = b}`), as a list: dev_lua:decode makes every such map a
+ * list (hb_util:is_ordered_list normalizes the keys first).
+ */
+export function orderedList(m: Message): Value[] | undefined {
+  if (!isNumberedMessage(m)) return undefined
+  const n = Object.keys(m).length
+  const out = new Array<Value>(n)
+  for (let i = 1; i <= n; i++) out[i - 1] = m[String(i)]!
+  return out
+}
+
 export function isNumberedMessage(m: Message): boolean {
   const keys = Object.keys(m)
   if (keys.length === 0) return false
@@ -172,7 +186,7 @@ export function decodeValue(bytes: Uint8Array): Value {
           const v = read()
           if (k !== undefined) m[k] = v
         }
-        return m
+        return orderedList(m) ?? m
       }
       default: throw new BadInput(`bad Lua value encoding (tag ${JSON.stringify(tag)})`)
     }

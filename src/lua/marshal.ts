@@ -41,7 +41,7 @@ import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Mess
 import { BadInput } from '../core/errors.ts'
 import { compareUtf8 } from '../core/bytes.ts'
 import { freezeMessage, isImmutable } from '../core/id.ts'
-import { isNumberedMessage, luaNumberText } from './codec.ts'
+import { isNumberedMessage, luaNumberText, orderedList } from './codec.ts'
 import { TableMemory, type Fingerprint } from './table-memory.ts'
 
 const INT64_MIN = -(1n << 63n)
@@ -661,7 +661,8 @@ export class LuaMarshal {
       if (entries.length > 1) entries.sort(compareKeys)
       const m = emptyMessage()
       for (const e of entries) m[e.text] = e.value
-      out = m
+      // Keys 1..n some of which are text: a list too (src/lua/codec.ts).
+      out = (listLike || entries.length === 0 ? undefined : orderedList(m)) ?? m
     }
     const twin = this.twinAt(ptr)?.twin
     // Frozen, so that their IDs are cached (src/core/id.ts): a process state's

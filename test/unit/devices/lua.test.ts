@@ -32,7 +32,8 @@ const base = (extra: Record<string, Value> = {}, src: string = TEST_LUA): Messag
 
 const at = (v: Value, path: string): Value | undefined => {
   let cur: Value | undefined = v
-  for (const p of path.split('/')) cur = isMessage(cur) ? directGet(cur, p) : undefined
+  // A list's items by their 1-based index, as HyperBEAM's paths reach them.
+  for (const p of path.split('/')) cur = isMessage(cur) ? directGet(cur, p) : Array.isArray(cur) && /^[1-9][0-9]*$/.test(p) ? cur[Number(p) - 1] : undefined
   return cur
 }
 
@@ -143,6 +144,25 @@ describe('lua@5.3a: HyperBEAM dev_lua tests over test.lua', () => {
     expect(at(r1, 'hello')).toBe('world')
     const r2 = await value(b, message({ path: 'hello', name: 'Alice' }), ctx)
     expect(at(r2, 'hello')).toBe('Alice')
+  })
+
+  it('a function returns a result, or a status and a result; none or three is a 500 (dev_lua:process_response has no other clause)', async () => {
+    const ctx = context()
+    const src = `function none() end
+      function one() return 7 end
+      function two() return "error", { why = "no" } end
+      function three() return "ok", 1, 2 end`
+    const b = message({ device: DEV, module: lua(src), parameters: [] })
+    expect(await value(b, 'one', ctx)).toBe(7n)
+    const two = await resolve(b, 'two', ctx)
+    expect(two.status).toBe('error')
+    expect(at(two.value as Message, 'why')).toBe('no')
+    for (const f of ['none', 'three']) {
+      const o = await resolve(b, f, ctx)
+      expect(o.status, f).toBe('error')
+      expect(at(o.value as Message, 'status'), f).toBe(500n)
+      expect(String(at(o.value as Message, 'body')), f).toMatch(new RegExp(`${f} returned ${f === 'none' ? 0 : 3} values`))
+    }
   })
 
   it('compute gives results/output/body = 42, and keys of the base are plain gets', async () => {

@@ -26,10 +26,12 @@ const ping: Device = {
       const hops = typeof body['hops'] === 'bigint' ? body['hops'] : 0n
       const to = body['forward-to'] ?? body['reply-to']
       if (typeof to === 'string' && hops > 0n) {
-        results['outbox'] = message({
-          1: message({ target: to, hops: hops - 1n, 'forward-to': (body['back-to'] ?? to) as Value, 'back-to': to }),
-          2: message({ note: 'no target' }),
-        })
+        const items = [
+          message({ target: to, hops: hops - 1n, 'forward-to': (body['back-to'] ?? to) as Value, 'back-to': to, ...(body['as-list'] === true ? { 'as-list': true } : {}) }),
+          message({ note: 'no target' }),
+        ]
+        // A list, as dev_lua makes of a Lua outbox keyed 1..n; else a message keyed 1, 2.
+        results['outbox'] = body['as-list'] === true ? items : message({ 1: items[0]!, 2: items[1]! })
       }
       return ok(message({ ...base, received, results }))
     },
@@ -87,6 +89,17 @@ describe('push@1.0', () => {
     expect(sa['received']).toBe(2n)
     const sb = (await run(b.proc, message({ path: 'compute', slot: 2n }), ctx)).value as Message
     expect(sb['received']).toBe(2n)
+  })
+
+  it('an outbox that is a list is delivered by its 1-based keys, as one keyed 1..n', async () => {
+    const ctx = ctxFor()
+    const a = await spawn(ctx)
+    const b = await spawn(ctx)
+    const m = await commitMessage(message({ type: 'Message', target: a.pid, 'forward-to': b.pid, 'back-to': a.pid, hops: 1n, 'as-list': true }), { wallet: w1 })
+    const r = (await run(a.proc, message({ path: 'push', body: m }), ctx)).value as Message
+    expect((r['1'] as Message)['target']).toBe(b.pid)
+    expect(((r['1'] as Message)['resulted-in'] as Message)['process']).toBe(b.pid)
+    expect((r['2'] as Message)['reason']).toBe('Target process not available.')
   })
 
   it('with a slot: pushes that slot; result-depth 0 leaves the results out', async () => {

@@ -209,6 +209,13 @@ describe('lua marshal: the C API path converts as the byte encoding did', () => 
     expect(await values(vm, 'echo', ['\uFEFFx', '\uFEFF' + 'y'.repeat(20)])).toEqual(['\uFEFFx', '\uFEFF' + 'y'.repeat(20)])
   })
 
+  it('a table keyed 1..n, as integers or as their text, reads as a list (dev_lua:decode normalizes keys first)', async () => {
+    vm.loadModule(`function keyed() return { [1] = 'a', ['2'] = 'b' }, { ['1'] = 'x' }, { ['01'] = 'y' }, { ['1'] = 'p', [3] = 'q' } end`, 'keyed')
+    const want = [['a', 'b'], ['x'], message({ '01': 'y' }), message({ 1: 'p', 3: 'q' })]
+    expect(await values(vm, 'keyed', [])).toEqual(want)
+    expect(vm.legacyResult('keyed')).toEqual(want[0])
+  })
+
   it('keys come out in Lua order (numbers, booleans, strings by UTF-8 bytes)', async () => {
     vm.loadModule('function make() return {b = 1, a = 2, ["𝄞"] = 3, [""] = 4, ["\\u{E000}"] = 5} end', 'make')
     const [got] = await values(vm, 'make', [])
