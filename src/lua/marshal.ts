@@ -30,7 +30,7 @@
  * A process state's IDs, keys and module text cross every slot, so most of
  * its strings are hits. The cache also keeps alive every string in a table
  * the host built (binaries and ill-formed text, which it does not intern,
- * are anchored with the tables): a string the script replaces is not
+ * are pinned in it under no key): a string the script replaces is not
  * collected, so no new string can take its address and leave the table's
  * memory as it was built (src/lua/table-memory.ts compares pointers). The
  * cache is dropped between calls once it holds 100,000 strings or 32 MiB,
@@ -209,6 +209,8 @@ export class LuaMarshal {
   private interned = new Map<string, number>()
   private byPointer = new Map<number, string>()
   private internedBytes = 0
+  /** Strings kept in the cache table without a JS key (binaries, ill-formed text), at negative indices. */
+  private pinned = 0
   private onPath = new Set<number>()
   private active = false
 
@@ -238,7 +240,7 @@ export class LuaMarshal {
   enter(): void {
     const { api, L } = this
     if (this.cacheAt !== 0) throw new Error('LuaMarshal.enter: already entered')
-    const full = this.interned.size >= INTERN_MAX_COUNT || this.internedBytes >= INTERN_MAX_BYTES
+    const full = this.interned.size + this.pinned >= INTERN_MAX_COUNT || this.internedBytes >= INTERN_MAX_BYTES
     if (full || api._lua_getfield(L, LUA_REGISTRYINDEX, this.cacheName) !== T_TABLE) {
       if (!full) api._lua_settop(L, -2)
       api._lua_createtable(L, 0, 0)
@@ -247,6 +249,7 @@ export class LuaMarshal {
       this.interned.clear()
       this.byPointer.clear()
       this.internedBytes = 0
+      this.pinned = 0
       // Their strings may now be collected and their addresses reused: the
       // tables built so far are no longer told untouched by their memory.
       this.now.clear()
@@ -535,7 +538,7 @@ export class LuaMarshal {
     api._lua_pushlstring(L, this.scratch, len)
     const exact = ascii || s.isWellFormed()
     if (this.cacheAt !== 0 && exact) this.intern(s, len, api._lua_tolstring(L, -1, 0))
-    else if (this.anchorAt !== 0) this.anchorTop()
+    else this.pin(len)
     return exact
   }
 
@@ -554,7 +557,21 @@ export class LuaMarshal {
     const p = this.ensureScratch(b.length)
     this.api.HEAPU8.set(b, p)
     this.api._lua_pushlstring(this.L, p, b.length)
-    if (this.anchorAt !== 0) this.anchorTop()
+    this.pin(b.length)
+  }
+
+  /**
+   * Keep the string on top of the stack alive as long as the cache (a table
+   * built now may be copied in later calls, and compared by its memory while
+   * the cache lives): what the host pushes is never collected under a table
+   * it may still take for untouched.
+   */
+  private pin(len: number): void {
+    if (this.cacheAt === 0) return
+    const { api, L } = this
+    api._lua_pushvalue(L, -1)
+    api._lua_rawseti(L, this.cacheAt, BigInt(-++this.pinned))
+    this.internedBytes += len
   }
 
   // ---------------------------------------------------------------- Lua → JS
