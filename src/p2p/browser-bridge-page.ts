@@ -11,6 +11,7 @@ import { scoreTopic, peerScore } from './score.ts'
 import { toResult } from './verdict.ts'
 import type { BrowserHost } from './browser-host.ts'
 import type { HostSide, HostState, NodeSide, StreamFrame } from './browser-bridge.ts'
+import { streamChunks } from './stream-chunks.ts'
 
 /** Pipe a libp2p stream to a port (StreamFrame messages both ways). */
 export function pipeStream(stream: Stream, port: MessagePort): void {
@@ -30,10 +31,7 @@ export function pipeStream(stream: Stream, port: MessagePort): void {
   }
   void (async () => {
     try {
-      for await (const c of stream) {
-        const b = c instanceof Uint8Array ? c : c.subarray()
-        port.postMessage({ t: 'data', d: b } satisfies StreamFrame)
-      }
+      for await (const b of streamChunks(stream)) port.postMessage({ t: 'data', d: b } satisfies StreamFrame)
       port.postMessage({ t: 'end' } satisfies StreamFrame)
     } catch (e) {
       port.postMessage({ t: 'abort', m: (e as Error)?.message ?? String(e) } satisfies StreamFrame)

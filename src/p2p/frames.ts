@@ -4,6 +4,7 @@
  */
 import type { Stream } from '@libp2p/interface'
 import { InvalidPayload, PayloadTooLarge } from './errors.ts'
+import { streamChunks } from './stream-chunks.ts'
 
 export function frame(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + payload.length)
@@ -18,9 +19,10 @@ export async function sendFrame(stream: Stream, payload: Uint8Array, signal?: Ab
 }
 
 /** The frames of a stream, in order, until it ends (a frame over `max` bytes throws PayloadTooLarge). */
-export async function* readFrames(stream: AsyncIterable<Uint8Array | { subarray(): Uint8Array }>, max: number): AsyncGenerator<Uint8Array> {
+export async function* readFrames(stream: Stream | AsyncIterable<Uint8Array | { subarray(): Uint8Array }>, max: number): AsyncGenerator<Uint8Array> {
   let buf = new Uint8Array(0)
-  for await (const chunk of stream) {
+  const chunks = 'addEventListener' in stream ? streamChunks(stream) : stream
+  for await (const chunk of chunks) {
     const c = chunk instanceof Uint8Array ? chunk : chunk.subarray()
     const next = new Uint8Array(buf.length + c.length)
     next.set(buf)

@@ -99,7 +99,7 @@ describe('SNP relay over libp2p (TCP, 127.0.0.1)', () => {
     expect(SNP_RELAY_PROTOCOL).toBe('/ao-tab/snp/1.0.0')
   })
 
-  it('a peer that answers with an oversized frame, or stalls inside one, is a typed SnpRelayFailed', async () => {
+  it('a peer that answers with an oversized frame, stalls inside one or closes inside one is a typed SnpRelayFailed', async () => {
     const [huge, cut] = await Promise.all([node(), node()])
     try {
       // A length prefix of 1 GiB: refused at the prefix, nothing buffered.
@@ -118,6 +118,15 @@ describe('SNP relay over libp2p (TCP, 127.0.0.1)', () => {
       await expect(requestSnpEvidence(browser, cut.getMultiaddrs(), { timeoutMs: 1000 })).rejects.toMatchObject({ name: 'SnpRelayFailed', message: 'the SNP relay timed out' })
       expect(Date.now() - t0).toBeLessThan(5000)
       for (const s of held) s.abort(new Error('test over'))
+      // The same 10 bytes, then the peer closes its side: told at once, not at the 30 s deadline.
+      await cut.unhandle(SNP_RELAY_PROTOCOL)
+      await cut.handle(SNP_RELAY_PROTOCOL, async (stream) => {
+        stream.send(Uint8Array.from([0, 0, 0, 100, ...new Uint8Array(10)]))
+        await stream.close()
+      })
+      const t1 = Date.now()
+      await expect(requestSnpEvidence(browser, cut.getMultiaddrs())).rejects.toMatchObject({ name: 'SnpRelayFailed', message: expect.stringMatching(/ended inside a frame/) })
+      expect(Date.now() - t1).toBeLessThan(5000)
     } finally {
       await Promise.all([huge.stop(), cut.stop()])
     }
