@@ -15,12 +15,11 @@
  */
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
 import { BadInput } from '../core/errors.ts'
-import { utf8Lenient } from '../core/bytes.ts'
+import { tryUtf8, utf8Lenient } from '../core/bytes.ts'
 
 const INT64_MIN = -(1n << 63n)
 const INT64_MAX = (1n << 63n) - 1n
 const utf8 = new TextEncoder()
-const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** An ordered list in message form: keys exactly `1`..`n`, n ≥ 1. */
 /**
@@ -170,7 +169,7 @@ export function decodeValue(bytes: Uint8Array): Value {
       case 's': {
         const n = view.getUint32(pos, true); pos += 4
         const b = bytes.subarray(pos, pos + n); pos += n
-        try { return strict.decode(b) } catch { return b.slice() }
+        return tryUtf8(b) ?? b.slice()
       }
       case 'a': {
         const n = view.getUint32(pos, true); pos += 4

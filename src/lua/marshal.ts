@@ -39,7 +39,7 @@
 import { LUA_REGISTRYINDEX } from 'wasmoon'
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
 import { BadInput } from '../core/errors.ts'
-import { compareUtf8 } from '../core/bytes.ts'
+import { compareUtf8, tryUtf8, utf8Lenient } from '../core/bytes.ts'
 import { freezeMessage, isImmutable } from '../core/id.ts'
 import { isNumberedMessage, luaNumberText, orderedList } from './codec.ts'
 import { TableMemory, type Fingerprint } from './table-memory.ts'
@@ -55,8 +55,6 @@ const INTERN_MAX_BYTES = 32 * 1024 * 1024
 const T_NIL = 0, T_BOOLEAN = 1, T_NUMBER = 3, T_STRING = 4, T_TABLE = 5
 
 const utf8 = new TextEncoder()
-const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-const lenient = new TextDecoder('utf-8', { ignoreBOM: true })
 const NIL = new Atom('nil')
 
 /** The raw C API of one wasmoon module (the `_lua_*` exports). */
@@ -608,7 +606,8 @@ export class LuaMarshal {
       if (ascii) s = String.fromCharCode.apply(null, heap.subarray(p, p + n) as unknown as number[])
     }
     if (s === undefined) {
-      try { s = strict.decode(heap.subarray(p, p + n)) } catch { return heap.slice(p, p + n) }
+      s = tryUtf8(heap.subarray(p, p + n)) ?? undefined
+      if (s === undefined) return heap.slice(p, p + n)
     }
     // A string the script made, likely to cross again (a new key, a new ID).
     if (n >= INTERN_MIN && this.cacheAt !== 0 && !this.interned.has(s)) {
@@ -647,7 +646,7 @@ export class LuaMarshal {
           let e: KeyEntry
           if (kt === T_STRING) {
             const k = this.readString(top - 1)
-            e = { rank: 4, num: 0, text: typeof k === 'string' ? k : lenient.decode(k), value: null }
+            e = { rank: 4, num: 0, text: typeof k === 'string' ? k : utf8Lenient(k), value: null }
             listLike = false
           } else if (kt === T_NUMBER) {
             if (api._lua_isinteger(L, top - 1)) {

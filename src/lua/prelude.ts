@@ -202,11 +202,12 @@ local current = nil
 --   paused()            whether the last suspension was a pause (and forget it)
 local HOOKS = {}
 
--- Coroutines of scripts run under the same limit: every resume during a call
--- is charged and counts the coroutine's instructions, wherever it was made
--- (in this call, while the module loaded, before a snapshot was restored).
+-- Coroutines of scripts run under the same limit: every resume (in a call, or
+-- while a module loads: the only times script code runs) is charged and
+-- counts the coroutine's instructions, wherever it was made (in this call,
+-- while the module loaded, before a snapshot was restored).
 local function charged_resume(co, ...)
-  if current then HOOKS.resume(co) end
+  HOOKS.resume(co)
   return co_resume(co, ...)
 end
 

@@ -11,6 +11,7 @@
  */
 import { LuaEngine, LuaFactory, LUA_REGISTRYINDEX } from 'wasmoon'
 import { AoError, BadInput } from '../core/errors.ts'
+import { utf8Lenient } from '../core/bytes.ts'
 import type { Value } from '../core/value.ts'
 import { PRELUDE } from './prelude.ts'
 import { decodeList, decodeValue, encodeList } from './codec.ts'
@@ -259,7 +260,7 @@ export class LuaVM {
     }
   }
 
-  private stringAt(idx: number): string { return new TextDecoder('utf-8', { ignoreBOM: true }).decode(this.bytesAt(idx)) }
+  private stringAt(idx: number): string { return utf8Lenient(this.bytesAt(idx)) }
   private popString(): string {
     const s = this.stringAt(-1)
     this.lua.lua_settop(this.L, -2)

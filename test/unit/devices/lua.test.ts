@@ -289,8 +289,10 @@ describe('lua@5.3a: limits and sandbox', () => {
     }
     expect(await value(b, 'fine', ctx)).toBe('still here')
     expect(await value(message({ hello: 'world' }), 'hello', ctx)).toBe('world')
-    // A module that never finishes loading.
-    await expect(resolve(message({ device: DEV, module: lua('while true do end'), parameters: [] }), 'init', ctx)).rejects.toBeInstanceOf(LuaInstructionLimit)
+    // A module that never finishes loading, itself or in a coroutine it resumes.
+    for (const src of ['while true do end', 'coroutine.resume(coroutine.create(function() while true do end end))']) {
+      await expect(resolve(message({ device: DEV, module: lua(src), parameters: [] }), 'init', ctx), src).rejects.toBeInstanceOf(LuaInstructionLimit)
+    }
   })
 
   it('a memory bomb ends with LuaMemoryLimit', async () => {
