@@ -69,7 +69,6 @@ export function atomName(v: boolean | null | Atom): string {
 export const isAtom = (v: unknown): v is boolean | null | Atom =>
   v === true || v === false || v === null || v instanceof Atom
 
-
 /** The text of a binary value (its UTF-8, invalid bytes replaced), else undefined. */
 export function binaryText(v: unknown): string | undefined {
   return typeof v === 'string' ? v : v instanceof Uint8Array ? utf8Lenient(v) : undefined

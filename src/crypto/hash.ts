@@ -19,8 +19,9 @@ export interface HashBackend {
   /**
    * The same HMAC through a native implementation that answers asynchronously
    * (WebCrypto), where that is much faster on long inputs than the synchronous
-   * one: in Chromium, hash-wasm's HMAC of 30 KB takes ~127 µs and WebCrypto's
-   * ~23 µs (SHA extensions). Absent where the synchronous one is native already.
+   * one: in a Chromium worker, hash-wasm's HMAC of 30 KB took 91 µs and WebCrypto's
+   * 20 µs (SHA extensions; docs/benchmarks.md). Absent where the synchronous one
+   * is native already.
    */
   hmacAoAsync?(b: Uint8Array): Promise<Uint8Array>
 }

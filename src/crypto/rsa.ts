@@ -10,6 +10,7 @@
 import { toB64Url } from '../core/bytes.ts'
 import { InvalidRsaParams } from '../core/errors.ts'
 import type { Wallet } from './wallet.ts'
+import { setBounded } from '../core/bounded.ts'
 
 export type PssHash = 'SHA-256' | 'SHA-512'
 
@@ -74,8 +75,7 @@ function entry(n: Uint8Array): CachedKey {
     return e
   }
   e = { keys: {}, salt: {} }
-  cache.set(id, e)
-  if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!)
+  setBounded(cache, id, e, CACHE_LIMIT)
   return e
 }
 

@@ -38,6 +38,7 @@ import { compareUtf8 } from '../core/bytes.ts'
 import { copy, processIdOf, targetOf, text, uncommitted, withoutHint } from './scheduler.ts'
 import { ensureProcessKey, PROCESS } from './process.ts'
 import { setKeysPlain } from './stack.ts'
+import { listToNumbered } from '../codecs/structured.ts'
 
 export const MAX_PUSH_DEPTH = 64
 const INTERNAL: Partial<ResolveContext> = { hashpath: 'ignore', cacheControl: ['no-cache', 'no-store'] }
@@ -93,7 +94,7 @@ async function doPush(proc: Message, req: Message, ctx: ResolveContext, depth: n
   const out = depthLeft > 0n && isMessage(results) ? copy(results) : message({})
   const raw = isMessage(results) ? directGet(results, 'outbox') : undefined
   // A list (what dev_lua makes of a Lua outbox keyed 1..n) counts by 1-based keys (hb_ao:normalize_keys).
-  const outbox = Array.isArray(raw) ? message(raw.map((m, i) => [String(i + 1), m] as const)) : raw
+  const outbox = Array.isArray(raw) ? listToNumbered(raw) : raw
   if (isMessage(outbox)) {
     const p = directGet(proc, 'process') as Message
     const origin = {

@@ -89,6 +89,7 @@ import { committedKeysOf, committersOf } from './meta.ts'
 import { BadInput, StoreFailed } from '../core/errors.ts'
 import type { Store } from '../store/store.ts'
 import { importKey } from './scheduler-import.ts'
+import { setBounded } from '../core/bounded.ts'
 
 export const SCHEDULER = 'scheduler@1.0'
 /** At most this many assignments in one GET /schedule answer. */
@@ -102,7 +103,6 @@ export function copy(m: Message): Message {
   for (const k of Object.keys(m)) out[k] = m[k]!
   return out
 }
-
 
 /** hb_message:with_only_committed: the committed keys and the commitments; an uncommitted message as is. */
 export function withOnlyCommitted(m: Message): Message {
@@ -177,8 +177,7 @@ function recentOf(store: Store): Map<string, Message> {
 }
 function remember(store: Store, path: string, a: Message): void {
   const m = recentOf(store)
-  m.set(path, a)
-  if (m.size > RECENT_MAX) m.delete(m.keys().next().value!)
+  setBounded(m, path, a, RECENT_MAX)
   waitersOf(store).wake(path)
 }
 

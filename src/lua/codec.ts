@@ -16,36 +16,27 @@
 import { Atom, Float, Link, atomName, emptyMessage, isAtom, isMessage, type Message, type Value } from '../core/value.ts'
 import { BadInput } from '../core/errors.ts'
 import { tryUtf8, utf8Lenient } from '../core/bytes.ts'
+import { numberedToList } from '../codecs/structured.ts'
 
 const INT64_MIN = -(1n << 63n)
 const INT64_MAX = (1n << 63n) - 1n
 const utf8 = new TextEncoder()
 
-/** An ordered list in message form: keys exactly `1`..`n`, n ≥ 1. */
 /**
  * A table read back whose keys are exactly 1..n, as integers or as their text
  * (`{[1] = a, ["2"] = b}`), as a list: dev_lua:decode makes every such map a
  * list (hb_util:is_ordered_list normalizes the keys first).
  */
-export function orderedList(m: Message): Value[] | undefined {
-  if (!isNumberedMessage(m)) return undefined
-  const n = Object.keys(m).length
-  const out = new Array<Value>(n)
-  for (let i = 1; i <= n; i++) out[i - 1] = m[String(i)]!
-  return out
-}
+export const orderedList = (m: Message): Value[] | undefined => (isNumberedMessage(m) ? numberedToList(m) : undefined)
 
+/** An ordered list in message form: keys exactly `1`..`n`, n ≥ 1. */
 export function isNumberedMessage(m: Message): boolean {
-  const keys = Object.keys(m)
-  if (keys.length === 0) return false
-  const seen = new Array<boolean>(keys.length + 1).fill(false)
-  for (const k of keys) {
-    if (!/^[1-9][0-9]*$/.test(k)) return false
-    const n = Number(k)
-    if (n > keys.length || seen[n]) return false
-    seen[n] = true
-  }
-  return true
+  // Keys that are array indices come first and in ascending order (OrdinaryOwnPropertyKeys),
+  // so 1..n read "1", "2", … "n"; any other key ends the match. No allocation: this runs on
+  // every message crossing into or out of Lua.
+  let i = 0
+  for (const k in m) if (k !== String(++i)) return false
+  return i > 0
 }
 
 class Writer {

@@ -606,8 +606,9 @@ export class LuaMarshal {
       if (ascii) s = String.fromCharCode.apply(null, heap.subarray(p, p + n) as unknown as number[])
     }
     if (s === undefined) {
-      s = tryUtf8(heap.subarray(p, p + n)) ?? undefined
-      if (s === undefined) return heap.slice(p, p + n)
+      const text = tryUtf8(heap.subarray(p, p + n))
+      if (text === null) return heap.slice(p, p + n)
+      s = text
     }
     // A string the script made, likely to cross again (a new key, a new ID).
     if (n >= INTERN_MIN && this.cacheAt !== 0 && !this.interned.has(s)) {
@@ -678,7 +679,7 @@ export class LuaMarshal {
       const m = emptyMessage()
       for (const e of entries) m[e.text] = e.value
       // Keys 1..n some of which are text: a list too (src/lua/codec.ts).
-      out = (listLike || entries.length === 0 ? undefined : orderedList(m)) ?? m
+      out = orderedList(m) ?? m
     }
     const twin = this.twinAt(ptr)?.twin
     // Frozen, so that their IDs are cached (src/core/id.ts): a process state's

@@ -195,7 +195,7 @@ local current = nil
 -- Instructions are counted by the host's count hook (src/lua/vm.ts), a C hook:
 -- it can suspend the call's coroutine now and then so that the thread serves
 -- others, which a hook written in Lua cannot. HOOKS is filled in by the host:
---   watch(co, is_call)  count the coroutine's instructions (is_call: it may pause)
+--   watch(co)           count the call's own coroutine's instructions (it may pause)
 --   resume(co)          charge a resume of a script's coroutine, and count its instructions
 --   exhausted()         whether the call ran out of instructions
 --   used()              instructions counted in this call
@@ -341,7 +341,7 @@ function I.start(fname, s1, s2, t, lim, ...)
     return f(unpack(a, 1, n))
   end)
   HOOKS.start(lim)
-  HOOKS.watch(current, true)
+  HOOKS.watch(current)
 end
 local function finish(co, ok, ...)
   if co_status(co) == 'dead' then

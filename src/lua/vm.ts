@@ -195,9 +195,8 @@ export class LuaVM {
       },
       watch: (T) => {
         const co = api._lua_tothread(T, 1)
-        if (c.exhausted) api._lua_sethook(co, die, LUA_MASKCOUNT, 1)
-        else api._lua_sethook(co, hook, LUA_MASKCOUNT, COUNT_STEP)
-        if (api._lua_toboolean(T, 2) !== 0) c.call = co
+        api._lua_sethook(co, hook, LUA_MASKCOUNT, COUNT_STEP)
+        c.call = co
         return 0
       },
       resume: (T) => {

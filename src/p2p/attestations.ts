@@ -27,6 +27,7 @@ import { messageId } from '../core/id.ts'
 import type { Wallet } from '../crypto/wallet.ts'
 import { InvalidAttestation } from './errors.ts'
 import type { AttestationEntry, AttestationFacts, Dispute } from '../devices/p2p.ts'
+import { setBounded } from '../core/bounded.ts'
 
 export const ATTESTATION_VARIANT = 'ao-tab.attest.1'
 /** Slots remembered per process (the oldest are forgotten first). */
@@ -82,8 +83,7 @@ export class AttestationTable {
     let at = slots.get(facts.slot)
     if (!at) {
       at = new Map()
-      slots.set(facts.slot, at)
-      if (slots.size > MAX_ATTESTED_SLOTS) slots.delete(slots.keys().next().value as bigint)
+      setBounded(slots, facts.slot, at, MAX_ATTESTED_SLOTS)
     }
     const old = at.get(address)
     if (old) {

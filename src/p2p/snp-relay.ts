@@ -35,9 +35,9 @@ type Node = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>
 export type SnpPeer = Parameters<Libp2p['dialProtocol']>[0]
 
 /**
- * Read the one frame a side sends (src/p2p/frames.ts), as SnpRelayFailed:
- * a frame over `max` bytes, a stream that ends inside it or before it, or
- * the deadline.
+ * Read the one frame a side sends (src/p2p/frames.ts); any failure is
+ * SnpRelayFailed: a frame over `max` bytes, a stream that ends inside it or
+ * before it, a reset, or the deadline.
  */
 async function readFrame(stream: Stream, max: number, signal?: AbortSignal): Promise<Uint8Array> {
   const onAbort = (): void => stream.abort(new SnpRelayFailed('the SNP relay timed out'))
@@ -47,7 +47,8 @@ async function readFrame(stream: Stream, max: number, signal?: AbortSignal): Pro
   } catch (e) {
     if (signal?.aborted) throw new SnpRelayFailed('the SNP relay timed out')
     if (e instanceof PayloadTooLarge || e instanceof InvalidPayload) throw new SnpRelayFailed(`an SNP relay frame: ${e.message}`)
-    throw e
+    // The peer reset the stream, the connection dropped.
+    throw new SnpRelayFailed(`the SNP relay stream failed: ${(e as Error)?.message ?? String(e)}`)
   } finally {
     signal?.removeEventListener('abort', onAbort)
   }

@@ -48,6 +48,7 @@ import { isProcessId, processTopic } from './topics.ts'
 import { startFromSnapshot } from './snapshot-offers.ts'
 import type { Verdict } from './verdict.ts'
 import type { Network } from './network.ts'
+import { setBounded } from '../core/bounded.ts'
 
 export interface WiringOptions {
   /** Compute the followed processes' slots as their assignments arrive (default true; a function: per process). */
@@ -317,10 +318,7 @@ export class NodeWiring implements NetworkPort {
     const queued = this.keepQueue.find((q) => q.path === path)?.value ?? this.keptServed.get(path)
     const kept = queued ?? await this.node.store.read(path).catch(() => undefined)
     if (!isMessage(kept)) return held
-    if (queued === undefined) {
-      if (this.keptServed.size >= MAX_KEPT_SERVED) this.keptServed.delete(this.keptServed.keys().next().value as string)
-      this.keptServed.set(path, kept)
-    }
+    if (queued === undefined) setBounded(this.keptServed, path, kept, MAX_KEPT_SERVED)
     return [kept, ...held]
   }
 
@@ -435,8 +433,7 @@ export class NodeWiring implements NetworkPort {
     let p = this.pulls.get(key)
     if (!p) {
       p = { asked: now, last: 0 }
-      this.pulls.set(key, p)
-      if (this.pulls.size > 10_000) this.pulls.delete(this.pulls.keys().next().value as string)
+      setBounded(this.pulls, key, p, 10_000)
     }
     const due = Math.max(p.asked + PULL_AFTER_MS, p.last + PULL_EVERY_MS) - now
     if (this.closed) return PULL_EVERY_MS

@@ -146,15 +146,14 @@ export function entriesFor(path: string, value: Stored, known?: ReadonlySet<stri
         const end = i + 1
         // The first chunk of a list of several, when it is new (a history that grows at its start
         // changes only that one every slot), stays in the entry: one row less, nothing hashed.
-        if (start === 0 && end < v.length) {
-          const known0 = recentChunk(v, 0, end)?.name
-          if (known0 === undefined || (!known?.has(known0) && !pending.has(known0) && !seen.has(known0))) {
-            head = v.slice(0, end)
-            start = end
-            continue
-          }
+        const first = start === 0 && end < v.length
+        const recent = first ? recentChunk(v, 0, end) : undefined
+        if (first && (recent === undefined || !(known?.has(recent.name) || pending.has(recent.name) || seen.has(recent.name)))) {
+          head = v.slice(0, end)
+          start = end
+          continue
         }
-        const { name, chunk, encoded } = chunkName(v, start, end)
+        const { name, chunk, encoded } = recent !== undefined ? { name: recent.name, chunk: recent.items, encoded: undefined } : chunkName(v, start, end)
         names.push(name)
         if (!seen.has(name) && !known?.has(name)) chunks.push({ path: name, entry: { kind: 'value', value: chunk }, ...(encoded ? { encoded } : {}) })
         seen.add(name)

@@ -99,7 +99,7 @@ describe('SNP relay over libp2p (TCP, 127.0.0.1)', () => {
     expect(SNP_RELAY_PROTOCOL).toBe('/ao-tab/snp/1.0.0')
   })
 
-  it('a peer that answers with an oversized frame, stalls inside one or closes inside one is a typed SnpRelayFailed', async () => {
+  it('a peer that answers with an oversized frame, stalls, closes or resets inside one is a typed SnpRelayFailed', async () => {
     const [huge, cut] = await Promise.all([node(), node()])
     try {
       // A length prefix of 1 GiB: refused at the prefix, nothing buffered.
@@ -127,6 +127,14 @@ describe('SNP relay over libp2p (TCP, 127.0.0.1)', () => {
       const t1 = Date.now()
       await expect(requestSnpEvidence(browser, cut.getMultiaddrs())).rejects.toMatchObject({ name: 'SnpRelayFailed', message: expect.stringMatching(/ended inside a frame/) })
       expect(Date.now() - t1).toBeLessThan(5000)
+      // The same 10 bytes, then the peer resets the stream.
+      await cut.unhandle(SNP_RELAY_PROTOCOL)
+      await cut.handle(SNP_RELAY_PROTOCOL, async (stream) => {
+        stream.send(Uint8Array.from([0, 0, 0, 100, ...new Uint8Array(10)]))
+        await new Promise((r) => setTimeout(r, 50))
+        stream.abort(new Error('peer gave up'))
+      })
+      await expect(requestSnpEvidence(browser, cut.getMultiaddrs(), { timeoutMs: 5000 })).rejects.toMatchObject({ name: 'SnpRelayFailed' })
     } finally {
       await Promise.all([huge.stop(), cut.stop()])
     }

@@ -9,6 +9,7 @@
 import { sha256 } from '../../crypto/hash.ts'
 import { utf8 } from '../../core/bytes.ts'
 import { contentDigestValue } from './sf.ts'
+import { setBounded } from '../../core/bounded.ts'
 
 /** Text bodies at least this long are remembered by content. */
 const CACHED_MIN = 2048
@@ -26,8 +27,7 @@ export function bodyDigest(body: string | Uint8Array): string {
       return hit
     }
     const d = contentDigestValue(sha256(utf8(body)))
-    byText.set(body, d)
-    if (byText.size > CACHE_MAX) byText.delete(byText.keys().next().value!)
+    setBounded(byText, body, d, CACHE_MAX)
     return d
   }
   // Bytes can change under the same object: never remembered.
